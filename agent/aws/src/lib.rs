@@ -1,0 +1,1 @@
+//! The narrow door between Whittle and AWS (placeholder: being built).
