@@ -8,13 +8,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use whittle_policy::Usage;
-use whittle_policy::exports::{AccountExport, ExportError, parse_authorization_details, parse_last_accessed};
+use whittle_policy::exports::{
+    AccountExport, ExportError, parse_authorization_details, parse_last_accessed,
+};
 
 /// A problem with the export files.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: {source}", path.display())]
     Parse { path: PathBuf, source: ExportError },
     #[error("{} is not a folder of last-accessed files", path.display())]
@@ -34,32 +39,53 @@ pub struct ExportedAccount {
 
 /// Reads the authorization details and the usage of the selected roles
 /// (every role when `roles` is empty).
-pub fn load(details: &Path, last_accessed: &Path, roles: &[String]) -> Result<ExportedAccount, LoadError> {
+pub fn load(
+    details: &Path,
+    last_accessed: &Path,
+    roles: &[String],
+) -> Result<ExportedAccount, LoadError> {
     let text = read(details)?;
-    let mut export = parse_authorization_details(&text)
-        .map_err(|source| LoadError::Parse { path: details.to_path_buf(), source })?;
+    let mut export = parse_authorization_details(&text).map_err(|source| LoadError::Parse {
+        path: details.to_path_buf(),
+        source,
+    })?;
     if !roles.is_empty() {
-        if let Some(missing) = roles.iter().find(|r| !export.roles.iter().any(|x| &x.name == *r)) {
-            return Err(LoadError::UnknownRole { role: missing.clone(), path: details.to_path_buf() });
+        if let Some(missing) = roles
+            .iter()
+            .find(|r| !export.roles.iter().any(|x| &x.name == *r))
+        {
+            return Err(LoadError::UnknownRole {
+                role: missing.clone(),
+                path: details.to_path_buf(),
+            });
         }
         export.roles.retain(|r| roles.contains(&r.name));
     }
     if !last_accessed.is_dir() {
-        return Err(LoadError::NotADirectory { path: last_accessed.to_path_buf() });
+        return Err(LoadError::NotADirectory {
+            path: last_accessed.to_path_buf(),
+        });
     }
     let mut usage = BTreeMap::new();
     for role in &export.roles {
         let path = last_accessed.join(format!("{}.json", role.name));
         if !path.is_file() {
-            return Err(LoadError::MissingUsage { role: role.name.clone(), path });
+            return Err(LoadError::MissingUsage {
+                role: role.name.clone(),
+                path,
+            });
         }
         let text = read(&path)?;
-        let parsed = parse_last_accessed(&text).map_err(|source| LoadError::Parse { path, source })?;
+        let parsed =
+            parse_last_accessed(&text).map_err(|source| LoadError::Parse { path, source })?;
         usage.insert(role.name.clone(), parsed);
     }
     Ok(ExportedAccount { export, usage })
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })
+    std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -37,8 +37,16 @@ pub struct Summary {
 }
 
 impl PlanOutput {
-    pub fn new(plans: &[RolePlan], catalogue: &Catalogue, settings: &Settings, now: DateTime<Utc>) -> Self {
-        let roles: Vec<RoleReport> = plans.iter().map(|p| p.report(catalogue, settings)).collect();
+    pub fn new(
+        plans: &[RolePlan],
+        catalogue: &Catalogue,
+        settings: &Settings,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let roles: Vec<RoleReport> = plans
+            .iter()
+            .map(|p| p.report(catalogue, settings))
+            .collect();
         let mut s = Summary {
             now: now.to_rfc3339_opts(SecondsFormat::Secs, true),
             catalogue_version: catalogue.version().to_string(),
@@ -76,13 +84,31 @@ impl PlanOutput {
 /// Prints the plan as a readable per-role summary.
 pub fn print_plan_table(out: &PlanOutput) {
     let s = &out.summary;
-    println!("Plan at {} (unused after {} days; roles younger than {} days and usage data older than {} days are left alone)", s.now, s.unused_days, s.min_role_age_days, s.max_usage_age_days);
+    println!(
+        "Plan at {} (unused after {} days; roles younger than {} days and usage data older than {} days are left alone)",
+        s.now, s.unused_days, s.min_role_age_days, s.max_usage_age_days
+    );
     println!("Action catalogue: {}", s.catalogue_version);
     println!();
-    let width = out.roles.iter().map(|r| r.role_name.len()).max().unwrap_or(4).max(4);
-    println!("{:<width$}  {:>9}  {:>6}  {}", "ROLE", "REMOVABLE", "KEPT", "OUTCOME");
+    let width = out
+        .roles
+        .iter()
+        .map(|r| r.role_name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:<width$}  {:>9}  {:>6}  {}",
+        "ROLE", "REMOVABLE", "KEPT", "OUTCOME"
+    );
     for r in &out.roles {
-        println!("{:<width$}  {:>9}  {:>6}  {}", r.role_name, r.removable.len(), r.kept.len(), outcome(r));
+        println!(
+            "{:<width$}  {:>9}  {:>6}  {}",
+            r.role_name,
+            r.removable.len(),
+            r.kept.len(),
+            outcome(r)
+        );
     }
     for r in &out.roles {
         print_role(r);
@@ -94,8 +120,11 @@ pub fn print_plan_table(out: &PlanOutput) {
     );
     println!(
         "Inline policies: {} rewritten, {} deleted. Managed policies: {} trimmed, {} replaced by a trimmed copy, {} detached.",
-        s.inline_policies_rewritten, s.inline_policies_deleted, s.managed_policies_trimmed,
-        s.managed_policies_replaced_with_copy, s.managed_policies_detached
+        s.inline_policies_rewritten,
+        s.inline_policies_deleted,
+        s.managed_policies_trimmed,
+        s.managed_policies_replaced_with_copy,
+        s.managed_policies_detached
     );
     println!("Nothing was changed: this is a plan.");
 }
@@ -106,7 +135,11 @@ fn outcome(r: &RoleReport) -> String {
     }
     let mut parts = Vec::new();
     for (name, doc) in &r.new_inline_policies {
-        parts.push(if doc.is_null() { format!("delete inline {name}") } else { format!("rewrite inline {name}") });
+        parts.push(if doc.is_null() {
+            format!("delete inline {name}")
+        } else {
+            format!("rewrite inline {name}")
+        });
     }
     for m in &r.managed_policies {
         let name = m.arn.rsplit('/').next().unwrap_or(&m.arn);
@@ -117,11 +150,19 @@ fn outcome(r: &RoleReport) -> String {
             _ => {}
         }
     }
-    if parts.is_empty() { "no change".to_string() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "no change".to_string()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn print_role(r: &RoleReport) {
-    if r.removable.is_empty() && r.kept.is_empty() && r.diagnostics.is_empty() && r.skipped.is_none() {
+    if r.removable.is_empty()
+        && r.kept.is_empty()
+        && r.diagnostics.is_empty()
+        && r.skipped.is_none()
+    {
         return;
     }
     println!();
@@ -132,9 +173,16 @@ fn print_role(r: &RoleReport) {
     for ((policy, service, reason), actions) in group(&r.removable) {
         if let Some(total) = service.split("; ").nth(1) {
             let what = service.split("; ").next().unwrap_or_default();
-            println!("  remove {total} {what} from {policy}: {}", sample(&actions));
+            println!(
+                "  remove {total} {what} from {policy}: {}",
+                sample(&actions)
+            );
         } else {
-            println!("  remove {} {service} from {policy}: {}", actions.len(), sample(&actions));
+            println!(
+                "  remove {} {service} from {policy}: {}",
+                actions.len(),
+                sample(&actions)
+            );
         }
         println!("      because {reason}");
     }
@@ -143,7 +191,10 @@ fn print_role(r: &RoleReport) {
         *kept_by_code.entry(k.code).or_default() += 1;
     }
     if !kept_by_code.is_empty() {
-        let list: Vec<String> = kept_by_code.iter().map(|(c, n)| format!("{n} {}", c.replace('_', " "))).collect();
+        let list: Vec<String> = kept_by_code
+            .iter()
+            .map(|(c, n)| format!("{n} {}", c.replace('_', " ")))
+            .collect();
         println!("  keep: {}", list.join("; "));
     }
     for d in &r.diagnostics {
@@ -162,7 +213,11 @@ fn group(list: &[DecisionReport]) -> BTreeMap<GroupKey, Vec<String>> {
         let (service, name) = d.action.split_once(':').unwrap_or(("?", &d.action));
         let reason = match d.code {
             "service_never_used" => {
-                *never_used.entry(d.policy.clone()).or_default().entry(service.to_string()).or_default() += 1;
+                *never_used
+                    .entry(d.policy.clone())
+                    .or_default()
+                    .entry(service.to_string())
+                    .or_default() += 1;
                 continue;
             }
             "action_unused" => "each was last used before the unused window".to_string(),
@@ -190,7 +245,12 @@ fn group(list: &[DecisionReport]) -> BTreeMap<GroupKey, Vec<String>> {
 
 fn sample(actions: &[String]) -> String {
     const SHOW: usize = 6;
-    let mut s = actions.iter().take(SHOW).cloned().collect::<Vec<_>>().join(", ");
+    let mut s = actions
+        .iter()
+        .take(SHOW)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if actions.len() > SHOW {
         s.push_str(&format!(", ... (+{} more)", actions.len() - SHOW));
     }

@@ -31,7 +31,9 @@ pub enum CatalogueError {
     },
     #[error("catalogue has {0} actions, more than the supported 4294967295")]
     TooLarge(usize),
-    #[error("catalogue service {service:?}: action {action:?} appears twice (names are compared ignoring case)")]
+    #[error(
+        "catalogue service {service:?}: action {action:?} appears twice (names are compared ignoring case)"
+    )]
     Duplicate { service: String, action: String },
 }
 
@@ -170,12 +172,11 @@ impl Catalogue {
 
     /// Loads `iam-actions.json` and, optionally, `iam-actions-removed.json`.
     pub fn from_json(actions: &str, removed: Option<&str>) -> Result<Self, CatalogueError> {
-        let raw: RawCatalogue = serde_json::from_str(actions).map_err(|source| {
-            CatalogueError::Json {
+        let raw: RawCatalogue =
+            serde_json::from_str(actions).map_err(|source| CatalogueError::Json {
                 what: "actions",
                 source,
-            }
-        })?;
+            })?;
         let total: usize = raw.services.values().map(|s| s.actions.len()).sum();
         if total > u32::MAX as usize || raw.services.len() > u16::MAX as usize {
             return Err(CatalogueError::TooLarge(total));
@@ -287,7 +288,10 @@ impl Catalogue {
 
     /// All actions of a service as ids.
     pub fn service_actions(&self, service: u16) -> impl Iterator<Item = ActionId> + '_ {
-        self.services[service as usize].actions.clone().map(ActionId)
+        self.services[service as usize]
+            .actions
+            .clone()
+            .map(ActionId)
     }
 
     /// Finds `service:Action`, ignoring case.
@@ -378,7 +382,10 @@ mod tests {
     #[test]
     fn unknown_names_are_classified() {
         let c = Catalogue::embedded();
-        assert_eq!(c.classify_unknown("codestar:ListProjects"), Unknown::Retired);
+        assert_eq!(
+            c.classify_unknown("codestar:ListProjects"),
+            Unknown::Retired
+        );
         assert_eq!(c.classify_unknown("s3:GetObjcet"), Unknown::UnknownAction);
         assert_eq!(c.classify_unknown("nosuch:Thing"), Unknown::UnknownService);
         assert_eq!(c.classify_unknown("nocolon"), Unknown::Malformed);

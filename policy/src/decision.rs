@@ -138,7 +138,8 @@ impl<'u> RoleContext<'u> {
             None => UsageState::Missing,
             Some(u)
                 if u.observed_at > now
-                    || now - u.observed_at > Duration::days(i64::from(settings.max_usage_age_days)) =>
+                    || now - u.observed_at
+                        > Duration::days(i64::from(settings.max_usage_age_days)) =>
             {
                 UsageState::Stale
             }

@@ -33,7 +33,11 @@ pub enum Change {
         after: Option<String>,
     },
     /// Attach or detach a managed policy.
-    Attachment { arn: String, before: bool, after: bool },
+    Attachment {
+        arn: String,
+        before: bool,
+        after: bool,
+    },
     /// Create, update (new default version) or delete a managed policy.
     ManagedDocument {
         arn: String,
@@ -65,26 +69,58 @@ impl Diff {
         let mut changes = Vec::new();
         let docs = keyed_changes(&before.managed_documents, &after.managed_documents);
         let inline = keyed_changes(&before.inline, &after.inline);
-        let attach: Vec<_> = after.attached.difference(&before.attached).cloned().collect();
-        let detach: Vec<_> = before.attached.difference(&after.attached).cloned().collect();
+        let attach: Vec<_> = after
+            .attached
+            .difference(&before.attached)
+            .cloned()
+            .collect();
+        let detach: Vec<_> = before
+            .attached
+            .difference(&after.attached)
+            .cloned()
+            .collect();
 
         for (arn, b, a) in docs.iter().filter(|c| c.2.is_some()) {
-            changes.push(Change::ManagedDocument { arn: arn.clone(), before: b.clone(), after: a.clone() });
+            changes.push(Change::ManagedDocument {
+                arn: arn.clone(),
+                before: b.clone(),
+                after: a.clone(),
+            });
         }
         for arn in attach {
-            changes.push(Change::Attachment { arn, before: false, after: true });
+            changes.push(Change::Attachment {
+                arn,
+                before: false,
+                after: true,
+            });
         }
         for (name, b, a) in inline.iter().filter(|c| c.2.is_some()) {
-            changes.push(Change::Inline { name: name.clone(), before: b.clone(), after: a.clone() });
+            changes.push(Change::Inline {
+                name: name.clone(),
+                before: b.clone(),
+                after: a.clone(),
+            });
         }
         for (name, b, a) in inline.iter().filter(|c| c.2.is_none()) {
-            changes.push(Change::Inline { name: name.clone(), before: b.clone(), after: a.clone() });
+            changes.push(Change::Inline {
+                name: name.clone(),
+                before: b.clone(),
+                after: a.clone(),
+            });
         }
         for arn in detach {
-            changes.push(Change::Attachment { arn, before: true, after: false });
+            changes.push(Change::Attachment {
+                arn,
+                before: true,
+                after: false,
+            });
         }
         for (arn, b, a) in docs.iter().filter(|c| c.2.is_none()) {
-            changes.push(Change::ManagedDocument { arn: arn.clone(), before: b.clone(), after: a.clone() });
+            changes.push(Change::ManagedDocument {
+                arn: arn.clone(),
+                before: b.clone(),
+                after: a.clone(),
+            });
         }
         Diff { changes }
     }
@@ -96,7 +132,11 @@ impl Diff {
             .iter()
             .rev()
             .map(|c| match c {
-                Change::Inline { name, before, after } => Change::Inline {
+                Change::Inline {
+                    name,
+                    before,
+                    after,
+                } => Change::Inline {
                     name: name.clone(),
                     before: after.clone(),
                     after: before.clone(),
@@ -125,12 +165,18 @@ impl Diff {
         let mut s = state.clone();
         for c in &self.changes {
             match c {
-                Change::Inline { name, before, after } => {
+                Change::Inline {
+                    name,
+                    before,
+                    after,
+                } => {
                     set(&mut s.inline, name, before, after, "inline policy")?;
                 }
                 Change::Attachment { arn, before, after } => {
                     if s.attached.contains(arn) != *before {
-                        return Err(DiffError::Conflict { what: format!("attachment of {arn}") });
+                        return Err(DiffError::Conflict {
+                            what: format!("attachment of {arn}"),
+                        });
                     }
                     if *after {
                         s.attached.insert(arn.clone());
@@ -139,7 +185,13 @@ impl Diff {
                     }
                 }
                 Change::ManagedDocument { arn, before, after } => {
-                    set(&mut s.managed_documents, arn, before, after, "managed policy")?;
+                    set(
+                        &mut s.managed_documents,
+                        arn,
+                        before,
+                        after,
+                        "managed policy",
+                    )?;
                 }
             }
         }
@@ -149,7 +201,10 @@ impl Diff {
 
 type Keyed = (String, Option<String>, Option<String>);
 
-fn keyed_changes(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<Keyed> {
+fn keyed_changes(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Vec<Keyed> {
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     keys.into_iter()
         .filter_map(|k| {
@@ -167,7 +222,9 @@ fn set(
     what: &str,
 ) -> Result<(), DiffError> {
     if map.get(key) != before.as_ref() {
-        return Err(DiffError::Conflict { what: format!("{what} {key}") });
+        return Err(DiffError::Conflict {
+            what: format!("{what} {key}"),
+        });
     }
     match after {
         Some(v) => map.insert(key.to_string(), v.clone()),
@@ -182,7 +239,10 @@ mod tests {
 
     fn state(inline: &[(&str, &str)], attached: &[&str]) -> RoleState {
         RoleState {
-            inline: inline.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            inline: inline
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             attached: attached.iter().map(|a| a.to_string()).collect(),
             managed_documents: BTreeMap::new(),
         }
@@ -200,12 +260,20 @@ mod tests {
             .map(|c| match c {
                 Change::Inline { name, after, .. } => format!("inline {name} {}", after.is_some()),
                 Change::Attachment { arn, after, .. } => format!("attach {arn} {after}"),
-                Change::ManagedDocument { arn, after, .. } => format!("doc {arn} {}", after.is_some()),
+                Change::ManagedDocument { arn, after, .. } => {
+                    format!("doc {arn} {}", after.is_some())
+                }
             })
             .collect();
         assert_eq!(
             kinds,
-            ["doc copy true", "attach copy true", "inline a true", "inline b false", "attach orig false"]
+            [
+                "doc copy true",
+                "attach copy true",
+                "inline a true",
+                "inline b false",
+                "attach orig false"
+            ]
         );
         assert_eq!(d.apply(&before).unwrap(), after);
         assert_eq!(d.inverse().apply(&after).unwrap(), before);

@@ -76,14 +76,20 @@ impl PolicyDocument {
             Ok(Value::Object(map)) => map,
             Ok(_) => return PolicyDocument::opaque(text, "the document is not a JSON object"),
             Err(e) => {
-                return PolicyDocument::opaque(text, &format!("the document is not valid JSON: {e}"));
+                return PolicyDocument::opaque(
+                    text,
+                    &format!("the document is not valid JSON: {e}"),
+                );
             }
         };
         let (statements, is_list) = match root.get("Statement") {
             Some(Value::Array(list)) => (list.iter().map(Statement::parse).collect(), true),
             Some(obj @ Value::Object(_)) => (vec![Statement::parse(obj)], false),
             Some(_) => {
-                return PolicyDocument::opaque(text, "\"Statement\" is neither an object nor a list");
+                return PolicyDocument::opaque(
+                    text,
+                    "\"Statement\" is neither an object nor a list",
+                );
             }
             None => return PolicyDocument::opaque(text, "the document has no \"Statement\""),
         };
@@ -237,7 +243,9 @@ fn interpret(raw: &Value) -> Result<Interpreted, String> {
         (Some(_), Some(_)) => {
             return Err("the statement has both \"Action\" and \"NotAction\"".to_string());
         }
-        (None, None) => return Err("the statement has neither \"Action\" nor \"NotAction\"".to_string()),
+        (None, None) => {
+            return Err("the statement has neither \"Action\" nor \"NotAction\"".to_string());
+        }
     };
     Ok((sid, effect, grant, single))
 }
@@ -254,7 +262,9 @@ fn string_or_list(v: &Value) -> Result<(Vec<String>, bool), String> {
             })
             .collect::<Result<Vec<_>, _>>()
             .map(|l| (l, false)),
-        other => Err(format!("is {other}, neither a string nor a list of strings")),
+        other => Err(format!(
+            "is {other}, neither a string nor a list of strings"
+        )),
     }
 }
 

@@ -132,12 +132,16 @@ pub fn parse_authorization_details(text: &str) -> Result<AccountExport, ExportEr
         let at = format!("RoleDetailList[{i}] ({})", r.role_name);
         let mut inline_policies = BTreeMap::new();
         for (j, p) in r.role_policy_list.into_iter().enumerate() {
-            let doc = document_text(p.policy_document)
-                .map_err(|problem| invalid(format!("{at}.RolePolicyList[{j}].PolicyDocument"), problem))?;
+            let doc = document_text(p.policy_document).map_err(|problem| {
+                invalid(format!("{at}.RolePolicyList[{j}].PolicyDocument"), problem)
+            })?;
             inline_policies.insert(p.policy_name, doc);
         }
         let last_used = match r.role_last_used.and_then(|l| l.last_used_date) {
-            Some(d) => Some(parse_time(&d).map_err(|p| invalid(format!("{at}.RoleLastUsed.LastUsedDate"), p))?),
+            Some(d) => Some(
+                parse_time(&d)
+                    .map_err(|p| invalid(format!("{at}.RoleLastUsed.LastUsedDate"), p))?,
+            ),
             None => None,
         };
         out.roles.push(Role {
@@ -151,7 +155,11 @@ pub fn parse_authorization_details(text: &str) -> Result<AccountExport, ExportEr
             permissions_boundary: r.permissions_boundary.map(|b| b.permissions_boundary_arn),
             last_used,
             inline_policies,
-            attached_policies: r.attached_managed_policies.into_iter().map(|a| a.policy_arn).collect(),
+            attached_policies: r
+                .attached_managed_policies
+                .into_iter()
+                .map(|a| a.policy_arn)
+                .collect(),
         });
     }
     for (i, p) in raw.policies.into_iter().enumerate() {
@@ -253,14 +261,24 @@ pub fn parse_last_accessed(text: &str) -> Result<Usage, ExportError> {
     for (i, s) in raw.services_last_accessed.into_iter().enumerate() {
         let at = format!("ServicesLastAccessed[{i}] ({})", s.service_namespace);
         let last_authenticated = match s.last_authenticated {
-            Some(d) => Some(parse_time(&d).map_err(|p| invalid(format!("{at}.LastAuthenticated"), p))?),
+            Some(d) => {
+                Some(parse_time(&d).map_err(|p| invalid(format!("{at}.LastAuthenticated"), p))?)
+            }
             None => None,
         };
         let mut actions = BTreeMap::new();
-        for (j, a) in s.tracked_actions_last_accessed.unwrap_or_default().into_iter().enumerate() {
+        for (j, a) in s
+            .tracked_actions_last_accessed
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
             let when = match a.last_accessed_time {
                 Some(d) => Some(parse_time(&d).map_err(|p| {
-                    invalid(format!("{at}.TrackedActionsLastAccessed[{j}].LastAccessedTime"), p)
+                    invalid(
+                        format!("{at}.TrackedActionsLastAccessed[{j}].LastAccessedTime"),
+                        p,
+                    )
                 })?),
                 None => None,
             };

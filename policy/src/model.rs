@@ -73,7 +73,9 @@ impl ManagedPolicy {
     /// Whether changing the policy in place would affect only the one role that
     /// uses it: customer-managed, attached once, and no permissions boundary.
     pub fn is_exclusive(&self) -> bool {
-        !self.is_aws_managed() && self.attachment_count <= 1 && self.permissions_boundary_usage_count == 0
+        !self.is_aws_managed()
+            && self.attachment_count <= 1
+            && self.permissions_boundary_usage_count == 0
     }
 }
 

@@ -13,11 +13,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::catalogue::{ActionId, Catalogue};
-use crate::decision::{decide_usage, Reason, RoleContext, UnknownKind};
+use crate::decision::{Reason, RoleContext, UnknownKind, decide_usage};
 use crate::diff::{Diff, RoleState};
-use crate::document::{iam_size, Effect, Grant, PolicyDocument, Statement};
+use crate::document::{Effect, Grant, PolicyDocument, Statement, iam_size};
 use crate::model::{ManagedPolicy, Role, Usage};
-use crate::rewrite::{compact, GrantShape};
+use crate::rewrite::{GrantShape, compact};
 use crate::settings::{Settings, SettingsError};
 
 /// AWS's limit on the inline policies of one role, whitespace not counted.
@@ -167,8 +167,16 @@ enum DocOutcome {
 impl<'c> Planner<'c> {
     pub fn new(catalogue: &'c Catalogue, settings: &Settings) -> Result<Self, SettingsError> {
         settings.validate()?;
-        let never_remove_ids = settings.never_remove.iter().map(|p| catalogue.expand(p).into()).collect();
-        let exclusion_ids = settings.exclusions.iter().map(|p| catalogue.expand(p).into()).collect();
+        let never_remove_ids = settings
+            .never_remove
+            .iter()
+            .map(|p| catalogue.expand(p).into())
+            .collect();
+        let exclusion_ids = settings
+            .exclusions
+            .iter()
+            .map(|p| catalogue.expand(p).into())
+            .collect();
         Ok(Planner {
             catalogue,
             settings: settings.clone(),
@@ -205,13 +213,26 @@ impl<'c> Planner<'c> {
     }
 
     /// A plan that changes nothing, for a role left alone as a whole.
-    pub fn skipped_plan(&self, role: &Role, managed: &BTreeMap<String, ManagedPolicy>, usage: Option<&Usage>, now: DateTime<Utc>, reason: String) -> RolePlan {
+    pub fn skipped_plan(
+        &self,
+        role: &Role,
+        managed: &BTreeMap<String, ManagedPolicy>,
+        usage: Option<&Usage>,
+        now: DateTime<Utc>,
+        reason: String,
+    ) -> RolePlan {
         let mut plan = self.empty_plan(role, managed, usage, now);
         plan.skipped = Some(reason);
         plan
     }
 
-    fn empty_plan(&self, role: &Role, managed: &BTreeMap<String, ManagedPolicy>, usage: Option<&Usage>, now: DateTime<Utc>) -> RolePlan {
+    fn empty_plan(
+        &self,
+        role: &Role,
+        managed: &BTreeMap<String, ManagedPolicy>,
+        usage: Option<&Usage>,
+        now: DateTime<Utc>,
+    ) -> RolePlan {
         let before = RoleState {
             inline: role.inline_policies.clone(),
             attached: role.attached_policies.iter().cloned().collect(),
@@ -221,7 +242,11 @@ impl<'c> Planner<'c> {
                 .filter_map(|arn| managed.get(arn).map(|m| (arn.clone(), m.document.clone())))
                 .collect(),
         };
-        let state_fingerprint = hash(&StateInput { role_arn: &role.arn, role_id: &role.role_id, state: &before });
+        let state_fingerprint = hash(&StateInput {
+            role_arn: &role.arn,
+            role_id: &role.role_id,
+            state: &before,
+        });
         let fingerprint = hash(&FingerprintInput {
             state_fingerprint: &state_fingerprint,
             role_path: &role.path,
@@ -264,7 +289,10 @@ impl<'c> Planner<'c> {
     ) -> RolePlan {
         let mut plan = self.empty_plan(role, managed, usage, now);
         if role.is_service_linked() {
-            plan.skipped = Some(format!("service-linked role (path {}): AWS manages it", role.path));
+            plan.skipped = Some(format!(
+                "service-linked role (path {}): AWS manages it",
+                role.path
+            ));
             return plan;
         }
         let ctx = RoleContext::new(role.create_date, usage, now, &self.settings);
@@ -284,7 +312,10 @@ impl<'c> Planner<'c> {
         }
         for arn in &role.attached_policies {
             let outcome = self.plan_managed(role, arn, managed.get(arn), &ctx, &mut plan);
-            plan.managed.push(ManagedPlan { arn: arn.clone(), outcome });
+            plan.managed.push(ManagedPlan {
+                arn: arn.clone(),
+                outcome,
+            });
         }
         if let Some(reason) = self.size_problem(&plan) {
             refuse(&mut plan, reason);
@@ -292,8 +323,18 @@ impl<'c> Planner<'c> {
         plan
     }
 
-    fn add_source(&self, plan: &mut RolePlan, kind: PolicyKind, name: &str, arn: Option<&str>) -> u16 {
-        plan.policies.push(PolicySource { kind, name: name.to_string(), arn: arn.map(str::to_string) });
+    fn add_source(
+        &self,
+        plan: &mut RolePlan,
+        kind: PolicyKind,
+        name: &str,
+        arn: Option<&str>,
+    ) -> u16 {
+        plan.policies.push(PolicySource {
+            kind,
+            name: name.to_string(),
+            arn: arn.map(str::to_string),
+        });
         u16::try_from(plan.policies.len() - 1).unwrap_or(u16::MAX)
     }
 
@@ -307,7 +348,9 @@ impl<'c> Planner<'c> {
     ) -> ManagedOutcome {
         let Some(policy) = policy else {
             self.add_source(plan, PolicyKind::Managed, arn, Some(arn));
-            plan.diagnostics.push(format!("attached policy {arn} is not in the inventory: left alone"));
+            plan.diagnostics.push(format!(
+                "attached policy {arn} is not in the inventory: left alone"
+            ));
             return ManagedOutcome::NotInInventory;
         };
         let idx = self.add_source(plan, PolicyKind::Managed, &policy.name, Some(arn));
@@ -318,27 +361,43 @@ impl<'c> Planner<'c> {
                 ManagedOutcome::Detach
             }
             DocOutcome::Rewritten(document) if policy.is_exclusive() => {
-                plan.after.managed_documents.insert(arn.to_string(), document.clone());
+                plan.after
+                    .managed_documents
+                    .insert(arn.to_string(), document.clone());
                 ManagedOutcome::Trim { document }
             }
             DocOutcome::Rewritten(document) => {
                 let copy_name = copy_name(&role.name, &policy.name);
                 let partition = role.arn.split(':').nth(1).unwrap_or("aws");
                 let account = role.account_id().unwrap_or("000000000000");
-                let copy_arn = format!("arn:{partition}:iam::{account}:policy{COPY_PATH}{copy_name}");
+                let copy_arn =
+                    format!("arn:{partition}:iam::{account}:policy{COPY_PATH}{copy_name}");
                 plan.after.attached.remove(arn);
                 plan.after.attached.insert(copy_arn.clone());
-                plan.after.managed_documents.insert(copy_arn.clone(), document.clone());
-                ManagedOutcome::ReplaceWithCopy { copy_arn, copy_name, document }
+                plan.after
+                    .managed_documents
+                    .insert(copy_arn.clone(), document.clone());
+                ManagedOutcome::ReplaceWithCopy {
+                    copy_arn,
+                    copy_name,
+                    document,
+                }
             }
         }
     }
 
-    fn plan_document(&self, text: &str, policy: u16, ctx: &RoleContext<'_>, plan: &mut RolePlan) -> DocOutcome {
+    fn plan_document(
+        &self,
+        text: &str,
+        policy: u16,
+        ctx: &RoleContext<'_>,
+        plan: &mut RolePlan,
+    ) -> DocOutcome {
         let doc = PolicyDocument::parse(text);
         let source = plan.policies[policy as usize].name.clone();
         if let Some(reason) = &doc.opaque_reason {
-            plan.diagnostics.push(format!("policy {source}: {reason}; kept unchanged"));
+            plan.diagnostics
+                .push(format!("policy {source}: {reason}; kept unchanged"));
             return DocOutcome::Unchanged;
         }
         let mut changed = false;
@@ -360,7 +419,9 @@ impl<'c> Planner<'c> {
                 Some((Effect::Deny, _)) => statements.push(st.raw.clone()),
                 None => {
                     let why = st.opaque_reason.as_deref().unwrap_or("not understood");
-                    plan.diagnostics.push(format!("policy {source} statement {si}: {why}; kept unchanged"));
+                    plan.diagnostics.push(format!(
+                        "policy {source} statement {si}: {why}; kept unchanged"
+                    ));
                     statements.push(st.raw.clone());
                 }
             }
@@ -389,7 +450,11 @@ impl<'c> Planner<'c> {
         plan: &mut RolePlan,
     ) -> Option<Vec<String>> {
         let prefix = &self.settings.norepo_sid_prefix;
-        let norepo = !prefix.is_empty() && st.sid.as_deref().is_some_and(|s| s.starts_with(prefix.as_str()));
+        let norepo = !prefix.is_empty()
+            && st
+                .sid
+                .as_deref()
+                .is_some_and(|s| s.starts_with(prefix.as_str()));
         let granted = match grant {
             Grant::Action(patterns) => {
                 let mut all = Vec::new();
@@ -405,7 +470,10 @@ impl<'c> Planner<'c> {
                 all
             }
             Grant::NotAction(patterns) => {
-                let mut except: Vec<ActionId> = patterns.iter().flat_map(|p| self.expand(p).to_vec()).collect();
+                let mut except: Vec<ActionId> = patterns
+                    .iter()
+                    .flat_map(|p| self.expand(p).to_vec())
+                    .collect();
                 except.sort_unstable();
                 except.dedup();
                 (0..self.catalogue.actions().len() as u32)
@@ -417,12 +485,22 @@ impl<'c> Planner<'c> {
         let mut kept = Vec::with_capacity(granted.len());
         for id in granted {
             let reason = self.decide(id, norepo, ctx);
-            plan.decisions.push(ActionDecision { action: ActionRef::Known(id), policy, statement, reason });
+            plan.decisions.push(ActionDecision {
+                action: ActionRef::Known(id),
+                policy,
+                statement,
+                reason,
+            });
             if !reason.is_removable() {
                 kept.push(id);
             }
         }
-        let removable = plan.decisions.iter().rev().take_while(|d| d.policy == policy && d.statement == statement).any(|d| d.reason.is_removable());
+        let removable = plan
+            .decisions
+            .iter()
+            .rev()
+            .take_while(|d| d.policy == policy && d.statement == statement)
+            .any(|d| d.reason.is_removable());
         if !removable {
             return None;
         }
@@ -439,7 +517,13 @@ impl<'c> Planner<'c> {
         }
         covered.sort_unstable();
         covered.dedup();
-        Some(compact(self.catalogue, &GrantShape::new(grant), &kept, verbatim, &covered))
+        Some(compact(
+            self.catalogue,
+            &GrantShape::new(grant),
+            &kept,
+            verbatim,
+            &covered,
+        ))
     }
 
     fn record_unknown(&self, pattern: &str, policy: u16, statement: u16, plan: &mut RolePlan) {
@@ -447,7 +531,12 @@ impl<'c> Planner<'c> {
         let idx = u32::try_from(plan.names.len()).unwrap_or(u32::MAX);
         plan.names.push(pattern.to_string());
         let reason = Reason::NotInCatalogue(kind);
-        plan.decisions.push(ActionDecision { action: ActionRef::Named(idx), policy, statement, reason });
+        plan.decisions.push(ActionDecision {
+            action: ActionRef::Named(idx),
+            policy,
+            statement,
+            reason,
+        });
         let source = &plan.policies[policy as usize].name;
         plan.diagnostics.push(format!(
             "policy {source} statement {statement}: {pattern:?} matches no action in the catalogue ({}); kept as written",
@@ -456,11 +545,23 @@ impl<'c> Planner<'c> {
     }
 
     fn decide(&self, id: ActionId, norepo: bool, ctx: &RoleContext<'_>) -> Reason {
-        if let Some(p) = self.never_remove_ids.iter().position(|ids| ids.binary_search(&id).is_ok()) {
-            return Reason::NeverRemove { pattern: u16::try_from(p).unwrap_or(u16::MAX) };
+        if let Some(p) = self
+            .never_remove_ids
+            .iter()
+            .position(|ids| ids.binary_search(&id).is_ok())
+        {
+            return Reason::NeverRemove {
+                pattern: u16::try_from(p).unwrap_or(u16::MAX),
+            };
         }
-        if let Some(p) = self.exclusion_ids.iter().position(|ids| ids.binary_search(&id).is_ok()) {
-            return Reason::Excluded { pattern: u16::try_from(p).unwrap_or(u16::MAX) };
+        if let Some(p) = self
+            .exclusion_ids
+            .iter()
+            .position(|ids| ids.binary_search(&id).is_ok())
+        {
+            return Reason::Excluded {
+                pattern: u16::try_from(p).unwrap_or(u16::MAX),
+            };
         }
         if norepo {
             return Reason::Norepo;
@@ -480,7 +581,8 @@ impl<'c> Planner<'c> {
         }
         for m in &plan.managed {
             let doc = match &m.outcome {
-                ManagedOutcome::Trim { document } | ManagedOutcome::ReplaceWithCopy { document, .. } => document,
+                ManagedOutcome::Trim { document }
+                | ManagedOutcome::ReplaceWithCopy { document, .. } => document,
                 _ => continue,
             };
             let size = iam_size(doc);

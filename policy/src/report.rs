@@ -61,7 +61,10 @@ impl RolePlan {
                 PolicyKind::Managed => source.arn.clone().unwrap_or_else(|| source.name.clone()),
             };
             let (action, service) = match d.action {
-                ActionRef::Known(id) => (catalogue.full_name(id), catalogue.service_of(id).prefix.clone()),
+                ActionRef::Known(id) => (
+                    catalogue.full_name(id),
+                    catalogue.service_of(id).prefix.clone(),
+                ),
                 ActionRef::Named(i) => {
                     let name = self.names.get(i as usize).cloned().unwrap_or_default();
                     let svc = name.split(':').next().unwrap_or_default().to_string();
@@ -98,12 +101,17 @@ impl RolePlan {
                 .map(|m| {
                     let (new_document, copy_arn) = match &m.outcome {
                         ManagedOutcome::Trim { document } => (Some(as_json(document)), None),
-                        ManagedOutcome::ReplaceWithCopy { copy_arn, document, .. } => {
-                            (Some(as_json(document)), Some(copy_arn.clone()))
-                        }
+                        ManagedOutcome::ReplaceWithCopy {
+                            copy_arn, document, ..
+                        } => (Some(as_json(document)), Some(copy_arn.clone())),
                         _ => (None, None),
                     };
-                    ManagedReport { arn: m.arn.clone(), outcome: m.outcome.label(), new_document, copy_arn }
+                    ManagedReport {
+                        arn: m.arn.clone(),
+                        outcome: m.outcome.label(),
+                        new_document,
+                        copy_arn,
+                    }
                 })
                 .collect(),
             diagnostics: self.diagnostics.clone(),

@@ -42,9 +42,13 @@ impl GrantShape {
     /// Did the original grant cover every action name starting with `prefix`?
     fn covers_all_starting_with(&self, prefix: &str) -> bool {
         if self.is_not_action {
-            self.except.iter().all(|g| !g.may_match_starting_with(prefix))
+            self.except
+                .iter()
+                .all(|g| !g.may_match_starting_with(prefix))
         } else {
-            self.allow.iter().any(|g| g.covers_all_starting_with(prefix))
+            self.allow
+                .iter()
+                .any(|g| g.covers_all_starting_with(prefix))
         }
     }
 }
@@ -118,7 +122,11 @@ fn compact_service(
         let lower = action.lower.as_bytes();
         let mut emitted = false;
         // Names are ASCII in every AWS catalogue; anything else is listed by name.
-        let max = if action.name.is_ascii() { lower.len() } else { 1 };
+        let max = if action.name.is_ascii() {
+            lower.len()
+        } else {
+            1
+        };
         for l in 1..max {
             let range = cat.range_with_prefix(service, &lower[..l]);
             if range.len() < 2 || !all_kept(range.clone()) {

@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-
 /// The knobs of the unused-permission decision. Part of every plan's fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -87,26 +86,24 @@ impl Settings {
 }
 
 fn check_patterns(key: &'static str, patterns: &[String]) -> Result<(), SettingsError> {
-    patterns
-        .iter()
-        .try_for_each(|p| {
-            let t = p.trim();
-            if t.is_empty() {
-                Err(SettingsError::BadPattern {
-                    key,
-                    pattern: p.clone(),
-                    problem: "an action pattern cannot be empty",
-                })
-            } else if t != "*" && !t.contains(':') {
-                Err(SettingsError::BadPattern {
-                    key,
-                    pattern: p.clone(),
-                    problem: "an action pattern is `service:action` (wildcards allowed) or `*`",
-                })
-            } else {
-                Ok(())
-            }
-        })
+    patterns.iter().try_for_each(|p| {
+        let t = p.trim();
+        if t.is_empty() {
+            Err(SettingsError::BadPattern {
+                key,
+                pattern: p.clone(),
+                problem: "an action pattern cannot be empty",
+            })
+        } else if t != "*" && !t.contains(':') {
+            Err(SettingsError::BadPattern {
+                key,
+                pattern: p.clone(),
+                problem: "an action pattern is `service:action` (wildcards allowed) or `*`",
+            })
+        } else {
+            Ok(())
+        }
+    })
 }
 
 #[cfg(test)]
@@ -116,16 +113,28 @@ mod tests {
     #[test]
     fn defaults_match_the_documented_ones() {
         let s = Settings::default();
-        assert_eq!((s.unused_days, s.min_role_age_days, s.max_usage_age_days), (90, 90, 5));
+        assert_eq!(
+            (s.unused_days, s.min_role_age_days, s.max_usage_age_days),
+            (90, 90, 5)
+        );
         assert_eq!(s.never_remove, vec!["iam:PassRole"]);
         assert!(s.validate().is_ok());
     }
 
     #[test]
     fn bad_settings_name_the_key() {
-        let s = Settings { unused_days: 0, ..Settings::default() };
-        assert_eq!(s.validate().unwrap_err().to_string(), "setting unused_days is 0: it must be at least 1");
-        let s = Settings { exclusions: vec!["s3GetObject".into()], ..Settings::default() };
+        let s = Settings {
+            unused_days: 0,
+            ..Settings::default()
+        };
+        assert_eq!(
+            s.validate().unwrap_err().to_string(),
+            "setting unused_days is 0: it must be at least 1"
+        );
+        let s = Settings {
+            exclusions: vec!["s3GetObject".into()],
+            ..Settings::default()
+        };
         assert!(s.validate().unwrap_err().to_string().contains("exclusions"));
     }
 }

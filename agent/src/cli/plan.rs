@@ -26,7 +26,10 @@ pub struct PlanArgs {
 }
 
 pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let (Some(details), Some(dir)) = (&args.source.authorization_details, &args.source.last_accessed) else {
+    let (Some(details), Some(dir)) = (
+        &args.source.authorization_details,
+        &args.source.last_accessed,
+    ) else {
         bail!(
             "planning a live account needs the agent's AWS access, which this build does not have yet; \
              give --authorization-details FILE and --last-accessed DIR"
@@ -35,7 +38,8 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let output = plan_exports(details, dir, args)?;
     match args.output {
         Output::Json => {
-            let text = serde_json::to_string_pretty(&output).context("cannot render the plan as JSON")?;
+            let text =
+                serde_json::to_string_pretty(&output).context("cannot render the plan as JSON")?;
             println!("{text}");
         }
         Output::Table => print_plan_table(&output),
@@ -44,7 +48,11 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Plans every selected role of an exported account.
-pub fn plan_exports(details: &PathBuf, dir: &PathBuf, args: &PlanArgs) -> anyhow::Result<PlanOutput> {
+pub fn plan_exports(
+    details: &PathBuf,
+    dir: &PathBuf,
+    args: &PlanArgs,
+) -> anyhow::Result<PlanOutput> {
     let account = crate::exports::load(details, dir, &args.roles)?;
     let settings = args.decision.settings();
     let catalogue = Catalogue::embedded();
@@ -55,7 +63,12 @@ pub fn plan_exports(details: &PathBuf, dir: &PathBuf, args: &PlanArgs) -> anyhow
         .roles
         .iter()
         .map(|role| {
-            planner.plan_role(role, &account.export.managed_policies, account.usage.get(&role.name), now)
+            planner.plan_role(
+                role,
+                &account.export.managed_policies,
+                account.usage.get(&role.name),
+                now,
+            )
         })
         .collect();
     Ok(PlanOutput::new(&plans, catalogue, &settings, now))

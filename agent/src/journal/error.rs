@@ -28,11 +28,19 @@ pub enum JournalError {
         "journal {path} has schema version {found}, newer than version {supported} that this \
          agent supports: upgrade the agent"
     )]
-    NewerSchema { path: PathBuf, found: u64, supported: u64 },
+    NewerSchema {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
 
     /// The journal holds a schema version this agent never wrote.
     #[error("journal {path} has unknown schema version {found} (this agent writes {supported})")]
-    UnknownSchema { path: PathBuf, found: u64, supported: u64 },
+    UnknownSchema {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
 
     /// The file could not be opened, read or written.
     #[error("journal {path}: storage error: {source}")]
@@ -65,15 +73,37 @@ pub enum JournalError {
 
     /// The state machine does not allow this transition.
     #[error("change {id} cannot go from state {from} to state {to}")]
-    InvalidTransition { id: ChangeId, from: ChangeState, to: ChangeState },
+    InvalidTransition {
+        id: ChangeId,
+        from: ChangeState,
+        to: ChangeState,
+    },
 
     /// A step count or created version that does not fit the change.
     #[error("change {id} cannot record step {steps_done}: {reason}")]
-    InvalidStep { id: ChangeId, steps_done: u32, reason: String },
+    InvalidStep {
+        id: ChangeId,
+        steps_done: u32,
+        reason: String,
+    },
+
+    /// `mark_applied` before every step of the diff is recorded.
+    #[error(
+        "change {id} cannot be marked applied: only {steps_done} of its {total} steps are done"
+    )]
+    Incomplete {
+        id: ChangeId,
+        steps_done: u32,
+        total: usize,
+    },
 
     /// `mark_rolled_back` named a change that does not undo this one.
     #[error("change {id} cannot be marked rolled back by change {by}: {reason}")]
-    InvalidRollback { id: ChangeId, by: ChangeId, reason: String },
+    InvalidRollback {
+        id: ChangeId,
+        by: ChangeId,
+        reason: String,
+    },
 
     /// A new change that is inconsistent with itself.
     #[error("new change for role {role_arn:?} is invalid: {reason}")]

@@ -23,10 +23,6 @@ impl ChangeId {
         ChangeId(ulid)
     }
 
-    pub(crate) fn ulid(self) -> Ulid {
-        self.0
-    }
-
     /// The millisecond the id was generated for.
     pub fn timestamp_ms(self) -> u64 {
         self.0.timestamp_ms()
@@ -51,7 +47,10 @@ impl FromStr for ChangeId {
     type Err = ParseChangeIdError;
 
     fn from_str(s: &str) -> Result<ChangeId, ParseChangeIdError> {
-        let error = |reason: String| ParseChangeIdError { input: s.to_string(), reason };
+        let error = |reason: String| ParseChangeIdError {
+            input: s.to_string(),
+            reason,
+        };
         let ulid = Ulid::from_string(s).map_err(|e| {
             error(match e {
                 ulid::DecodeError::InvalidLength => {
@@ -63,7 +62,9 @@ impl FromStr for ChangeId {
         // The decoder accepts values past 2^128 (a first character above 7) by dropping bits,
         // and aliases; only the canonical form round-trips.
         if ulid.to_string() != s.to_ascii_uppercase() {
-            return Err(error("it is out of range or not in canonical form".to_string()));
+            return Err(error(
+                "it is out of range or not in canonical form".to_string(),
+            ));
         }
         Ok(ChangeId(ulid))
     }

@@ -15,8 +15,8 @@
 use std::path::{Path, PathBuf};
 
 use redb::{
-    Builder, Database, DatabaseError, Durability, ReadTransaction, ReadableDatabase,
-    ReadableTable, StorageError, TableDefinition, TableError, WriteTransaction,
+    Builder, Database, DatabaseError, Durability, ReadTransaction, ReadableDatabase, ReadableTable,
+    StorageError, TableDefinition, TableError, TableHandle, WriteTransaction,
 };
 
 use super::error::JournalError;
@@ -52,7 +52,10 @@ impl Store {
         // it whole on open is cheap.
         builder.set_check_integrity_on_open(true);
         let db = builder.create(path).map_err(|e| open_error(path, e))?;
-        let store = Store { db, path: path.to_path_buf() };
+        let store = Store {
+            db,
+            path: path.to_path_buf(),
+        };
         store.write(|txn| init_schema(txn, path))?;
         Ok(store)
     }
@@ -68,7 +71,8 @@ impl Store {
         f: impl FnOnce(&WriteTransaction) -> Result<T, JournalError>,
     ) -> Result<T, JournalError> {
         let mut txn = self.db.begin_write().map_err(|e| storage(&self.path, e))?;
-        txn.set_durability(Durability::Immediate).map_err(|e| storage(&self.path, e))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| storage(&self.path, e))?;
         let out = f(&txn)?;
         txn.commit().map_err(|e| storage(&self.path, e))?;
         Ok(out)
@@ -99,7 +103,10 @@ fn open_error(path: &Path, e: DatabaseError) -> JournalError {
                 std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
             ) =>
         {
-            JournalError::Corrupt { path, detail: io.to_string() }
+            JournalError::Corrupt {
+                path,
+                detail: io.to_string(),
+            }
         }
         DatabaseError::UpgradeRequired(v) => JournalError::Corrupt {
             path,
@@ -112,13 +119,19 @@ fn open_error(path: &Path, e: DatabaseError) -> JournalError {
 /// Reads the schema version, or writes it into a new file.
 fn init_schema(txn: &WriteTransaction, path: &Path) -> Result<(), JournalError> {
     let not_journal = |e: TableError| match e {
-        TableError::TableTypeMismatch(_) | TableError::TypeDefinitionChanged(_) => {
-            JournalError::Corrupt { path: path.to_path_buf(), detail: e.to_string() }
-        }
+        TableError::TableTypeMismatch { .. }
+        | TableError::TypeDefinitionChanged { .. }
+        | TableError::TableIsMultimap(_) => JournalError::Corrupt {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        },
         other => storage(path, other),
     };
     let mut meta = txn.open_table(META).map_err(not_journal)?;
-    let found = meta.get(SCHEMA_KEY).map_err(|e| storage(path, e))?.map(|v| v.value());
+    let found = meta
+        .get(SCHEMA_KEY)
+        .map_err(|e| storage(path, e))?
+        .map(|v| v.value());
     match found {
         Some(SCHEMA_VERSION) => {}
         Some(found) if found > SCHEMA_VERSION => {
@@ -144,9 +157,13 @@ fn init_schema(txn: &WriteTransaction, path: &Path) -> Result<(), JournalError> 
                 .collect();
             if !others.is_empty() {
                 let detail = format!("it has tables {} but no schema version", others.join(", "));
-                return Err(JournalError::Corrupt { path: path.to_path_buf(), detail });
+                return Err(JournalError::Corrupt {
+                    path: path.to_path_buf(),
+                    detail,
+                });
             }
-            meta.insert(SCHEMA_KEY, SCHEMA_VERSION).map_err(|e| storage(path, e))?;
+            meta.insert(SCHEMA_KEY, SCHEMA_VERSION)
+                .map_err(|e| storage(path, e))?;
         }
     }
     drop(meta);
@@ -158,7 +175,10 @@ fn init_schema(txn: &WriteTransaction, path: &Path) -> Result<(), JournalError> 
 }
 
 pub(super) fn storage(path: &Path, e: impl Into<redb::Error>) -> JournalError {
-    JournalError::Storage { path: path.to_path_buf(), source: Box::new(e.into()) }
+    JournalError::Storage {
+        path: path.to_path_buf(),
+        source: Box::new(e.into()),
+    }
 }
 
 fn decode(path: &Path, key: &str, json: &str) -> Result<ChangeRecord, JournalError> {
@@ -177,15 +197,23 @@ pub(super) fn put(
 ) -> Result<(), JournalError> {
     let st = |e: redb::Error| storage(path, e);
     let id = record.id.to_string();
-    let json = serde_json::to_string(record)
-        .map_err(|source| JournalError::Encode { id: record.id, source })?;
+    let json = serde_json::to_string(record).map_err(|source| JournalError::Encode {
+        id: record.id,
+        source,
+    })?;
     let mut changes = txn.open_table(CHANGES).map_err(|e| st(e.into()))?;
-    changes.insert(id.as_str(), json.as_str()).map_err(|e| st(e.into()))?;
+    changes
+        .insert(id.as_str(), json.as_str())
+        .map_err(|e| st(e.into()))?;
     let mut by_role = txn.open_table(BY_ROLE).map_err(|e| st(e.into()))?;
-    by_role.insert((record.role_arn.as_str(), id.as_str()), ()).map_err(|e| st(e.into()))?;
+    by_role
+        .insert((record.role_arn.as_str(), id.as_str()), ())
+        .map_err(|e| st(e.into()))?;
     let mut unfinished = txn.open_table(UNFINISHED).map_err(|e| st(e.into()))?;
     if record.state.is_unfinished() {
-        unfinished.insert(id.as_str(), ()).map_err(|e| st(e.into()))?;
+        unfinished
+            .insert(id.as_str(), ())
+            .map_err(|e| st(e.into()))?;
     } else {
         unfinished.remove(id.as_str()).map_err(|e| st(e.into()))?;
     }
@@ -193,7 +221,9 @@ pub(super) fn put(
     if record.reported {
         unreported.remove(id.as_str()).map_err(|e| st(e.into()))?;
     } else {
-        unreported.insert(id.as_str(), ()).map_err(|e| st(e.into()))?;
+        unreported
+            .insert(id.as_str(), ())
+            .map_err(|e| st(e.into()))?;
     }
     Ok(())
 }
@@ -256,7 +286,10 @@ pub(super) fn ids_of_role(
 ) -> Result<Vec<String>, JournalError> {
     let by_role = txn.open_table(BY_ROLE).map_err(|e| storage(path, e))?;
     let mut out = Vec::new();
-    for entry in by_role.range((role_arn, from)..).map_err(|e| storage(path, e))? {
+    for entry in by_role
+        .range((role_arn, from)..)
+        .map_err(|e| storage(path, e))?
+    {
         let (k, _) = entry.map_err(|e| storage(path, e))?;
         let (arn, id) = k.value();
         if arn != role_arn {

@@ -30,12 +30,21 @@ fn odd_statements_are_opaque_not_errors() {
         r#"{"Statement":[{"Effect":"allow","Action":"s3:*"},{"Effect":"Allow","Action":["s3:*",3]},{"Effect":"Allow","Action":"s3:*","Weird":1},"x"]}"#,
     );
     assert!(d.opaque_reason.is_none());
-    assert!(d.statements.iter().all(|s| s.meaning.is_none() && s.opaque_reason.is_some()));
+    assert!(
+        d.statements
+            .iter()
+            .all(|s| s.meaning.is_none() && s.opaque_reason.is_some())
+    );
 }
 
 #[test]
 fn broken_documents_are_opaque_not_errors() {
-    for text in ["{", "[]", r#"{"Version":"2012-10-17"}"#, r#"{"Statement":3}"#] {
+    for text in [
+        "{",
+        "[]",
+        r#"{"Version":"2012-10-17"}"#,
+        r#"{"Statement":3}"#,
+    ] {
         let d = PolicyDocument::parse(text);
         assert!(d.opaque_reason.is_some(), "{text}");
         assert!(d.with_statements(vec![]).is_none());

@@ -48,7 +48,9 @@ fn bad_dates_name_the_element() {
 
 #[test]
 fn wrong_shape_is_a_clear_error() {
-    let err = parse_authorization_details(r#"{"Roles": []}"#).unwrap_err().to_string();
+    let err = parse_authorization_details(r#"{"Roles": []}"#)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("get-account-authorization-details"), "{err}");
     assert!(err.contains("RoleDetailList"), "{err}");
 }
@@ -87,5 +89,10 @@ fn unfinished_or_truncated_jobs_are_refused() {
     let err = parse_last_accessed(&running).unwrap_err().to_string();
     assert!(err.contains("JobStatus"), "{err}");
     let truncated = ACCESSED.replace("\"IsTruncated\": false", "\"IsTruncated\": true");
-    assert!(parse_last_accessed(&truncated).unwrap_err().to_string().contains("IsTruncated"));
+    assert!(
+        parse_last_accessed(&truncated)
+            .unwrap_err()
+            .to_string()
+            .contains("IsTruncated")
+    );
 }
