@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use crate::catalogue::{ActionId, Catalogue};
 use crate::decision::{Reason, RoleContext, UnknownKind, decide_usage};
@@ -153,7 +153,35 @@ pub struct Planner<'c> {
     settings: Settings,
     never_remove_ids: Vec<Arc<[ActionId]>>,
     exclusion_ids: Vec<Arc<[ActionId]>>,
-    cache: Mutex<HashMap<String, Arc<[ActionId]>>>,
+    cache: Mutex<HashMap<String, Arc<[ActionId]>, BuildFnv>>,
+    /// Digest of the settings and catalogue version, computed once.
+    settings_digest: [u8; 32],
+}
+
+/// FNV-1a: a fast hasher for the short pattern strings of the expansion cache.
+#[derive(Debug, Clone, Copy, Default)]
+struct BuildFnv;
+
+#[derive(Debug)]
+struct Fnv(u64);
+
+impl std::hash::BuildHasher for BuildFnv {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 const CACHE_LIMIT: usize = 200_000;
@@ -182,7 +210,14 @@ impl<'c> Planner<'c> {
             settings: settings.clone(),
             never_remove_ids,
             exclusion_ids,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::with_hasher(BuildFnv)),
+            settings_digest: {
+                let mut d = Digest::new();
+                d.str(catalogue.version());
+                // Plain data serializes infallibly.
+                d.str(&serde_json::to_string(settings).unwrap_or_default());
+                d.finish_raw()
+            },
         })
     }
 
@@ -196,18 +231,18 @@ impl<'c> Planner<'c> {
 
     /// The catalogue actions `pattern` grants (cached).
     pub fn expand(&self, pattern: &str) -> Arc<[ActionId]> {
-        let key = pattern.trim().to_ascii_lowercase();
+        let key = pattern.trim();
         if let Ok(cache) = self.cache.lock() {
-            if let Some(ids) = cache.get(&key) {
+            if let Some(ids) = cache.get(key) {
                 return ids.clone();
             }
         }
-        let ids: Arc<[ActionId]> = self.catalogue.expand(&key).into();
+        let ids: Arc<[ActionId]> = self.catalogue.expand(key).into();
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();
             }
-            cache.insert(key, ids.clone());
+            cache.insert(key.to_string(), ids.clone());
         }
         ids
     }
@@ -242,20 +277,17 @@ impl<'c> Planner<'c> {
                 .filter_map(|arn| managed.get(arn).map(|m| (arn.clone(), m.document.clone())))
                 .collect(),
         };
-        let state_fingerprint = hash(&StateInput {
-            role_arn: &role.arn,
-            role_id: &role.role_id,
-            state: &before,
-        });
-        let fingerprint = hash(&FingerprintInput {
-            state_fingerprint: &state_fingerprint,
-            role_path: &role.path,
-            role_created: role.create_date,
-            usage,
-            catalogue_version: self.catalogue.version(),
-            settings: &self.settings,
-            now,
-        });
+        let state_fingerprint = state_digest(&role.arn, &role.role_id, &before);
+        let fingerprint = {
+            let mut d = Digest::new();
+            d.str(&state_fingerprint);
+            d.str(&role.path);
+            d.time(Some(role.create_date));
+            d.usage(usage);
+            d.0.update(self.settings_digest);
+            d.time(Some(now));
+            d.finish()
+        };
         RolePlan {
             role_arn: role.arn.clone(),
             role_id: role.role_id.clone(),
@@ -455,15 +487,18 @@ impl<'c> Planner<'c> {
                 .sid
                 .as_deref()
                 .is_some_and(|s| s.starts_with(prefix.as_str()));
+        let expanded: Vec<Arc<[ActionId]>> = match grant {
+            Grant::Action(patterns) => patterns.iter().map(|p| self.expand(p)).collect(),
+            Grant::NotAction(_) => Vec::new(),
+        };
         let granted = match grant {
             Grant::Action(patterns) => {
                 let mut all = Vec::new();
-                for p in patterns {
-                    let ids = self.expand(p);
+                for (p, ids) in patterns.iter().zip(&expanded) {
                     if ids.is_empty() {
                         self.record_unknown(p, policy, statement, plan);
                     }
-                    all.extend_from_slice(&ids);
+                    all.extend_from_slice(ids);
                 }
                 all.sort_unstable();
                 all.dedup();
@@ -507,11 +542,10 @@ impl<'c> Planner<'c> {
         let mut verbatim = Vec::new();
         let mut covered = Vec::new();
         if let Grant::Action(patterns) = grant {
-            for p in patterns {
-                let ids = self.expand(p);
+            for (p, ids) in patterns.iter().zip(&expanded) {
                 if ids.is_empty() || ids.iter().all(|i| kept.binary_search(i).is_ok()) {
                     verbatim.push(p.clone());
-                    covered.extend_from_slice(&ids);
+                    covered.extend_from_slice(ids);
                 }
             }
         }
@@ -626,30 +660,89 @@ fn copy_name(role: &str, policy: &str) -> String {
     format!("{keep}-{tag}")
 }
 
-#[derive(Serialize)]
-struct StateInput<'a> {
-    role_arn: &'a str,
-    role_id: &'a str,
-    state: &'a RoleState,
+/// The fingerprint of a role's live state: what a drift check compares.
+pub fn state_digest(role_arn: &str, role_id: &str, state: &RoleState) -> String {
+    let mut d = Digest::new();
+    d.str(role_arn);
+    d.str(role_id);
+    d.len(state.inline.len());
+    for (name, doc) in &state.inline {
+        d.str(name);
+        d.str(doc);
+    }
+    d.len(state.attached.len());
+    for arn in &state.attached {
+        d.str(arn);
+    }
+    d.len(state.managed_documents.len());
+    for (arn, doc) in &state.managed_documents {
+        d.str(arn);
+        d.str(doc);
+    }
+    d.finish()
 }
 
-#[derive(Serialize)]
-struct FingerprintInput<'a> {
-    state_fingerprint: &'a str,
-    role_path: &'a str,
-    role_created: DateTime<Utc>,
-    usage: Option<&'a Usage>,
-    catalogue_version: &'a str,
-    settings: &'a Settings,
-    now: DateTime<Utc>,
-}
+/// SHA-256 over length-prefixed fields: unambiguous and stable across versions.
+struct Digest(Sha256);
 
-fn hash<T: Serialize>(value: &T) -> String {
-    // Serializing plain data structures to a Vec cannot fail; an empty input
-    // would still hash deterministically.
-    let bytes = serde_json::to_vec(value).unwrap_or_default();
-    let digest = Sha256::digest(&bytes);
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+impl Digest {
+    fn new() -> Self {
+        Digest(Sha256::new())
+    }
+
+    fn len(&mut self, n: usize) {
+        self.0.update((n as u64).to_le_bytes());
+    }
+
+    fn str(&mut self, s: &str) {
+        self.len(s.len());
+        self.0.update(s.as_bytes());
+    }
+
+    fn time(&mut self, t: Option<DateTime<Utc>>) {
+        match t {
+            None => self.0.update([0u8]),
+            Some(t) => {
+                self.0.update([1u8]);
+                self.0.update(t.timestamp().to_le_bytes());
+                self.0.update(t.timestamp_subsec_nanos().to_le_bytes());
+            }
+        }
+    }
+
+    fn usage(&mut self, usage: Option<&Usage>) {
+        let Some(u) = usage else {
+            self.0.update([0u8]);
+            return;
+        };
+        self.0.update([1u8, u.granularity as u8]);
+        self.time(Some(u.observed_at));
+        self.len(u.services.len());
+        for (name, s) in &u.services {
+            self.str(name);
+            self.time(s.last_authenticated);
+            self.len(s.actions.len());
+            for (action, t) in &s.actions {
+                self.str(action);
+                self.time(*t);
+            }
+        }
+    }
+
+    fn finish_raw(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+
+    fn finish(self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let digest = self.finish_raw();
+        let mut out = String::with_capacity(32);
+        for b in digest.iter().take(16) {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        out
+    }
 }
 
 #[cfg(test)]

@@ -93,56 +93,72 @@ fn compact_service(
 ) {
     let svc = &cat.services()[service as usize];
     let base = svc.actions.start;
-    let len = (svc.actions.end - base) as usize;
-    // missing[k] = how many of the first k actions of the service are not kept.
-    let mut missing = vec![0u32; len + 1];
-    let mut j = 0;
-    for k in 0..len {
-        let id = ActionId(base + k as u32);
-        while j < kept.len() && kept[j] < id {
-            j += 1;
-        }
-        let is_kept = j < kept.len() && kept[j] == id;
-        missing[k + 1] = missing[k] + u32::from(!is_kept);
+    let n = (svc.actions.end - base) as usize;
+    let mut is_kept = vec![false; n];
+    for id in kept {
+        is_kept[(id.0 - base) as usize] = true;
     }
-    let all_kept = |r: std::ops::Range<u32>| {
-        missing[(r.end - base) as usize] == missing[(r.start - base) as usize]
-    };
     let svc_prefix = format!("{}:", svc.prefix);
-    if missing[len] == 0 && shape.covers_all_starting_with(&svc_prefix) {
-        out.push(format!("{}*", svc_prefix));
+    if is_kept.iter().all(|k| *k) && shape.covers_all_starting_with(&svc_prefix) {
+        out.push(format!("{svc_prefix}*"));
         return;
     }
+    // Nearest action that is not kept, on each side of every position.
+    let mut prev_bad = vec![None; n];
+    let mut last = None;
+    for k in 0..n {
+        prev_bad[k] = last;
+        if !is_kept[k] {
+            last = Some(k);
+        }
+    }
+    let mut next_bad = vec![None; n];
+    let mut last = None;
+    for k in (0..n).rev() {
+        next_bad[k] = last;
+        if !is_kept[k] {
+            last = Some(k);
+        }
+    }
+    let lower = |k: usize| cat.actions()[base as usize + k].lower.as_bytes();
+    let lcp = |a: usize, b: Option<usize>| b.map_or(0, |b| common_prefix(lower(a), lower(b)));
     let mut covered_until = base;
     for id in remaining {
         if id.0 < covered_until {
             continue;
         }
+        let k = (id.0 - base) as usize;
         let action = cat.action(*id);
-        let lower = action.lower.as_bytes();
-        let mut emitted = false;
+        // A prefix longer than what `k` shares with any action that is not kept
+        // covers only kept actions; it must be no longer than what `k` shares
+        // with a neighbour, or it would cover `k` alone.
+        let shortest = lcp(k, prev_bad[k]).max(lcp(k, next_bad[k])) + 1;
+        let longest = lcp(k, k.checked_sub(1)).max(lcp(k, (k + 1 < n).then_some(k + 1)));
         // Names are ASCII in every AWS catalogue; anything else is listed by name.
-        let max = if action.name.is_ascii() {
-            lower.len()
+        let longest = if action.name.is_ascii() {
+            longest.min(action.name.len())
         } else {
-            1
+            0
         };
-        for l in 1..max {
-            let range = cat.range_with_prefix(service, &lower[..l]);
-            if range.len() < 2 || !all_kept(range.clone()) {
-                continue;
-            }
-            let prefix = format!("{}{}", svc_prefix, &action.name[..l]);
+        let mut emitted = false;
+        for l in shortest..=longest {
+            let prefix = format!("{svc_prefix}{}", &action.name[..l]);
             if shape.covers_all_starting_with(&prefix) {
                 out.push(format!("{prefix}*"));
-                covered_until = range.end;
+                covered_until = cat
+                    .range_with_prefix(service, &action.lower.as_bytes()[..l])
+                    .end;
                 emitted = true;
                 break;
             }
         }
         if !emitted {
-            out.push(format!("{}{}", svc_prefix, action.name));
+            out.push(format!("{svc_prefix}{}", action.name));
             covered_until = id.0 + 1;
         }
     }
+}
+
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
