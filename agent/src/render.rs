@@ -98,8 +98,8 @@ pub fn print_plan_table(out: &PlanOutput) {
         .unwrap_or(4)
         .max(4);
     println!(
-        "{:<width$}  {:>9}  {:>6}  {}",
-        "ROLE", "REMOVABLE", "KEPT", "OUTCOME"
+        "{:<width$}  {:>9}  {:>6}  OUTCOME",
+        "ROLE", "REMOVABLE", "KEPT"
     );
     for r in &out.roles {
         println!(

@@ -6,6 +6,8 @@
 //! under 5 ms. Run with `cargo bench -p whittle-policy --bench plan`; criterion
 //! prints the time per batch and the throughput in roles per second.
 
+#![allow(clippy::unwrap_used)] // benchmark set-up: a failure should stop the run
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 

@@ -226,10 +226,8 @@ fn interpret(raw: &Value) -> Result<Interpreted, String> {
     if map.contains_key("Resource") && map.contains_key("NotResource") {
         return Err("the statement has both \"Resource\" and \"NotResource\"".to_string());
     }
-    if let Some(c) = map.get("Condition") {
-        if !c.is_object() {
-            return Err("\"Condition\" is not an object".to_string());
-        }
+    if map.get("Condition").is_some_and(|c| !c.is_object()) {
+        return Err("\"Condition\" is not an object".to_string());
     }
     let (grant, single) = match (map.get("Action"), map.get("NotAction")) {
         (Some(a), None) => {

@@ -232,10 +232,8 @@ impl<'c> Planner<'c> {
     /// The catalogue actions `pattern` grants (cached).
     pub fn expand(&self, pattern: &str) -> Arc<[ActionId]> {
         let key = pattern.trim();
-        if let Ok(cache) = self.cache.lock() {
-            if let Some(ids) = cache.get(key) {
-                return ids.clone();
-            }
+        if let Some(ids) = self.cache.lock().ok().and_then(|c| c.get(key).cloned()) {
+            return ids;
         }
         let ids: Arc<[ActionId]> = self.catalogue.expand(key).into();
         if let Ok(mut cache) = self.cache.lock() {

@@ -5,6 +5,8 @@
 //! - applying a diff then its inverse gives back the original;
 //! - expansion agrees with IAM's case-insensitive wildcard matching.
 
+#![allow(clippy::unwrap_used)] // test code: a failed set-up should fail the test
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};

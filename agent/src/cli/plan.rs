@@ -1,6 +1,6 @@
 //! `whittle-agent plan`: what would be removed, and why.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -48,11 +48,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Plans every selected role of an exported account.
-pub fn plan_exports(
-    details: &PathBuf,
-    dir: &PathBuf,
-    args: &PlanArgs,
-) -> anyhow::Result<PlanOutput> {
+pub fn plan_exports(details: &Path, dir: &Path, args: &PlanArgs) -> anyhow::Result<PlanOutput> {
     let account = crate::exports::load(details, dir, &args.roles)?;
     let settings = args.decision.settings();
     let catalogue = Catalogue::embedded();

@@ -33,8 +33,14 @@ fn role(inline: &[(&str, Value)], attached: &[&str]) -> Role {
     }
 }
 
-/// `services`: (prefix, days since last use or None, [(action, days or None)]).
-fn usage(services: &[(&str, Option<i64>, &[(&str, Option<i64>)])]) -> Usage {
+/// (action, days since last use or never).
+type ActionUse<'a> = (&'a str, Option<i64>);
+/// (service prefix, days since last use or never, tracked actions).
+type ServiceUse<'a> = (&'a str, Option<i64>, &'a [ActionUse<'a>]);
+/// (action, reason code) as the report shows them.
+type Coded = Vec<(String, &'static str)>;
+
+fn usage(services: &[ServiceUse<'_>]) -> Usage {
     let now = t(NOW);
     let ago = |d: Option<i64>| d.map(|d| now - Duration::days(d));
     Usage {
@@ -77,7 +83,7 @@ fn plan_with(
 }
 
 /// (action, code) pairs, removable first then kept, as the report shows them.
-fn codes(p: &RolePlan) -> (Vec<(String, &'static str)>, Vec<(String, &'static str)>) {
+fn codes(p: &RolePlan) -> (Coded, Coded) {
     let r = p.report(Catalogue::embedded(), &Settings::default());
     let f = |l: &[crate::report::DecisionReport]| {
         l.iter().map(|d| (d.action.clone(), d.code)).collect()
