@@ -6,7 +6,9 @@
 //! with immediate durability, and returns only then. The apply then moves the record through
 //! [`ChangeState`]: `mark_applying`, one `record_step` after each IAM write, and `mark_applied`
 //! or `mark_failed`. A later rollback is a change of its own, and `mark_rolled_back` links the
-//! original to it. Records are never deleted.
+//! original to it. Reconcile, finding an Intended or Applying change after a restart, marks
+//! it Failed and, once a Restore change has put the before-image back, RolledBack. Records
+//! are never deleted.
 //!
 //! The API is synchronous and every call commits before it returns; async callers use
 //! `spawn_blocking`, so no redb transaction is ever held across an `.await`. [`Journal`] is
@@ -22,6 +24,7 @@
 mod error;
 pub mod failpoint;
 mod record;
+mod rules;
 mod store;
 
 #[cfg(test)]
@@ -32,12 +35,12 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use ulid::Ulid;
-use whittle_policy::diff::Change;
 
 pub use error::JournalError;
 pub use record::{
     ChangeFilter, ChangeId, ChangeKind, ChangeRecord, ChangeState, NewChange, ParseChangeIdError,
 };
+use rules::{check_step, rollback_mismatch, validate_new};
 use store::{IdSet, Store};
 
 /// The journal's file name inside its directory.
@@ -305,95 +308,4 @@ fn load(
             })
         })
         .collect()
-}
-
-fn validate_new(new: &NewChange, now: DateTime<Utc>) -> Result<(), JournalError> {
-    let invalid = |reason: String| JournalError::InvalidChange {
-        role_arn: new.role_arn.clone(),
-        reason,
-    };
-    for (field, value) in [
-        ("account_id", &new.account_id),
-        ("role_arn", &new.role_arn),
-        ("role_id", &new.role_id),
-        ("role_name", &new.role_name),
-    ] {
-        if value.is_empty() {
-            return Err(invalid(format!("{field} is empty")));
-        }
-    }
-    if !(0..=MAX_ULID_MS).contains(&now.timestamp_millis()) {
-        return Err(invalid(format!(
-            "time {now} is outside what a change id can hold"
-        )));
-    }
-    match new.diff.apply(&new.before) {
-        Ok(after) if after == new.after => Ok(()),
-        Ok(_) => Err(invalid(
-            "the diff applied to the before-image is not the after-image".into(),
-        )),
-        Err(e) => Err(invalid(format!(
-            "the diff does not fit the before-image: {e}"
-        ))),
-    }
-}
-
-fn check_step(
-    r: &ChangeRecord,
-    steps_done: u32,
-    created: Option<&(String, String)>,
-) -> Result<(), JournalError> {
-    let invalid = |reason: String| JournalError::InvalidStep {
-        id: r.id,
-        steps_done,
-        reason,
-    };
-    let total = r.diff.changes.len();
-    if r.state != ChangeState::Applying {
-        return Err(invalid(format!("it is in state {}, not applying", r.state)));
-    }
-    if steps_done as usize > total {
-        return Err(invalid(format!("its diff has only {total} changes")));
-    }
-    if steps_done < r.steps_done {
-        return Err(invalid(format!(
-            "{} steps are already recorded",
-            r.steps_done
-        )));
-    }
-    let Some((arn, version)) = created else {
-        return Ok(());
-    };
-    let in_diff = r
-        .diff
-        .changes
-        .iter()
-        .any(|c| matches!(c, Change::ManagedDocument { arn: a, .. } if a == arn));
-    if !in_diff {
-        return Err(invalid(format!("managed policy {arn} is not in its diff")));
-    }
-    match r.created_versions.get(arn) {
-        Some(v) if v != version => Err(invalid(format!(
-            "version {v} of {arn} is already recorded, not {version}"
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// Why `undo` is not a change that restores `r`, if it is not.
-fn rollback_mismatch(undo: &ChangeRecord, r: &ChangeRecord) -> Option<String> {
-    match &undo.kind {
-        ChangeKind::Apply => return Some("it is an apply, not a rollback".to_string()),
-        ChangeKind::Rollback { of } if *of != r.id => {
-            return Some(format!("it rolls back change {of}"));
-        }
-        ChangeKind::Rollback { .. } | ChangeKind::Restore => {}
-    }
-    if undo.role_arn != r.role_arn {
-        return Some(format!("it changed role {}", undo.role_arn));
-    }
-    if undo.state != ChangeState::Applied {
-        return Some(format!("it is in state {}, not applied", undo.state));
-    }
-    None
 }
