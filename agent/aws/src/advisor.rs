@@ -66,7 +66,9 @@ pub async fn fetch_usage(
     role_arn: &str,
     poll: &PollPolicy,
 ) -> Result<Usage, AwsError> {
-    let job_id = advisor.generate_service_last_accessed_details(role_arn).await?;
+    let job_id = advisor
+        .generate_service_last_accessed_details(role_arn)
+        .await?;
     let started = Instant::now();
     let backoff = ExponentialBuilder::new()
         .with_min_delay(poll.first_delay)

@@ -39,8 +39,7 @@ pub trait Iam: Send + Sync {
     ) -> Result<(), AwsError>;
 
     /// Removes an inline policy (`DeleteRolePolicy`).
-    async fn delete_role_policy(&self, role_name: &str, policy_name: &str)
-    -> Result<(), AwsError>;
+    async fn delete_role_policy(&self, role_name: &str, policy_name: &str) -> Result<(), AwsError>;
 
     /// The ARNs of the managed policies attached to a role
     /// (`ListAttachedRolePolicies`, all pages).
@@ -63,8 +62,10 @@ pub trait Iam: Send + Sync {
     ) -> Result<String, AwsError>;
 
     /// Every version of a managed policy (`ListPolicyVersions`, all pages).
-    async fn list_policy_versions(&self, policy_arn: &str)
-    -> Result<Vec<PolicyVersionInfo>, AwsError>;
+    async fn list_policy_versions(
+        &self,
+        policy_arn: &str,
+    ) -> Result<Vec<PolicyVersionInfo>, AwsError>;
 
     /// Adds a version and answers its id (`CreatePolicyVersion`). A policy has
     /// at most five versions: the sixth is [`crate::ErrorKind::LimitExceeded`].
@@ -76,8 +77,11 @@ pub trait Iam: Send + Sync {
     ) -> Result<String, AwsError>;
 
     /// Removes a non-default version (`DeletePolicyVersion`).
-    async fn delete_policy_version(&self, policy_arn: &str, version_id: &str)
-    -> Result<(), AwsError>;
+    async fn delete_policy_version(
+        &self,
+        policy_arn: &str,
+        version_id: &str,
+    ) -> Result<(), AwsError>;
 
     /// Makes a version the default (`SetDefaultPolicyVersion`).
     async fn set_default_policy_version(

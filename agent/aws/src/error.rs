@@ -51,8 +51,13 @@ impl ErrorKind {
     /// The kind of an AWS error code (`NoSuchEntity`, `Throttling`, ...).
     pub fn from_code(code: &str) -> ErrorKind {
         match code {
-            "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequests"
-            | "TooManyRequestsException" | "RequestThrottled" | "SlowDown" => ErrorKind::Throttled,
+            "Throttling"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "TooManyRequests"
+            | "TooManyRequestsException"
+            | "RequestThrottled"
+            | "SlowDown" => ErrorKind::Throttled,
             "NoSuchEntity" | "NoSuchEntityException" => ErrorKind::NotFound,
             "LimitExceeded" | "LimitExceededException" => ErrorKind::LimitExceeded,
             "MalformedPolicyDocument" | "MalformedPolicyDocumentException" => {
@@ -61,14 +66,24 @@ impl ErrorKind {
             "ConcurrentModification" | "ConcurrentModificationException" => {
                 ErrorKind::ConcurrentModification
             }
-            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"
-            | "InvalidClientTokenId" | "ExpiredToken" | "ExpiredTokenException"
-            | "UnrecognizedClientException" | "SignatureDoesNotMatch" => ErrorKind::AccessDenied,
+            "AccessDenied"
+            | "AccessDeniedException"
+            | "UnauthorizedOperation"
+            | "InvalidClientTokenId"
+            | "ExpiredToken"
+            | "ExpiredTokenException"
+            | "UnrecognizedClientException"
+            | "SignatureDoesNotMatch" => ErrorKind::AccessDenied,
             "DeleteConflict" | "DeleteConflictException" => ErrorKind::DeleteConflict,
             "EntityAlreadyExists" | "EntityAlreadyExistsException" => ErrorKind::AlreadyExists,
             "InvalidInput" | "InvalidInputException" | "ValidationError" => ErrorKind::InvalidInput,
-            "ServiceFailure" | "ServiceFailureException" | "InternalFailure" | "InternalError"
-            | "ServiceUnavailable" | "ServiceUnavailableException" | "RequestTimeout"
+            "ServiceFailure"
+            | "ServiceFailureException"
+            | "InternalFailure"
+            | "InternalError"
+            | "ServiceUnavailable"
+            | "ServiceUnavailableException"
+            | "RequestTimeout"
             | "RequestTimeoutException" => ErrorKind::Transient,
             _ => ErrorKind::Other,
         }
@@ -210,13 +225,24 @@ mod tests {
         .collect();
         assert_eq!(
             retryable,
-            [ErrorKind::Throttled, ErrorKind::ConcurrentModification, ErrorKind::Transient]
+            [
+                ErrorKind::Throttled,
+                ErrorKind::ConcurrentModification,
+                ErrorKind::Transient
+            ]
         );
     }
 
     #[test]
     fn display_names_operation_and_kind() {
-        let err = AwsError::new(ErrorKind::NotFound, "GetRole", "NoSuchEntity: role x not found");
-        assert_eq!(err.to_string(), "aws GetRole not found: NoSuchEntity: role x not found");
+        let err = AwsError::new(
+            ErrorKind::NotFound,
+            "GetRole",
+            "NoSuchEntity: role x not found",
+        );
+        assert_eq!(
+            err.to_string(),
+            "aws GetRole not found: NoSuchEntity: role x not found"
+        );
     }
 }

@@ -24,6 +24,10 @@ pub const GENERATE_SERVICE_LAST_ACCESSED_DETAILS: &str = "GenerateServiceLastAcc
 pub const GET_SERVICE_LAST_ACCESSED_DETAILS: &str = "GetServiceLastAccessedDetails";
 pub const GET_CALLER_IDENTITY: &str = "GetCallerIdentity";
 
+/// Not called by the agent: the simulated account's set-up helpers use them.
+pub const CREATE_ROLE: &str = "CreateRole";
+pub const DELETE_ROLE: &str = "DeleteRole";
+
 /// The operations that change IAM state.
 pub const WRITES: &[&str] = &[
     PUT_ROLE_POLICY,
@@ -35,6 +39,30 @@ pub const WRITES: &[&str] = &[
     SET_DEFAULT_POLICY_VERSION,
     CREATE_POLICY,
     DELETE_POLICY,
+];
+
+/// Every operation the traits make.
+pub const ALL: &[&str] = &[
+    LIST_ROLES,
+    GET_ROLE,
+    LIST_ROLE_POLICIES,
+    GET_ROLE_POLICY,
+    PUT_ROLE_POLICY,
+    DELETE_ROLE_POLICY,
+    LIST_ATTACHED_ROLE_POLICIES,
+    ATTACH_ROLE_POLICY,
+    DETACH_ROLE_POLICY,
+    GET_POLICY,
+    GET_POLICY_VERSION,
+    LIST_POLICY_VERSIONS,
+    CREATE_POLICY_VERSION,
+    DELETE_POLICY_VERSION,
+    SET_DEFAULT_POLICY_VERSION,
+    CREATE_POLICY,
+    DELETE_POLICY,
+    GENERATE_SERVICE_LAST_ACCESSED_DETAILS,
+    GET_SERVICE_LAST_ACCESSED_DETAILS,
+    GET_CALLER_IDENTITY,
 ];
 
 /// Whether an operation changes IAM state.

@@ -6,8 +6,8 @@
 //! SDK adapter turns the SDK's own retries off, so this is the only layer.
 //! Sleeps use tokio's clock, so tests may run with `tokio::time::pause()`.
 
-use std::cell::Cell;
 use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -80,9 +80,9 @@ where
     Fut: Future<Output = Result<T, AwsError>>,
 {
     let started = Instant::now();
-    let attempts = Cell::new(0u32);
+    let attempts = AtomicU32::new(0);
     let counted = || {
-        attempts.set(attempts.get() + 1);
+        attempts.fetch_add(1, Ordering::Relaxed);
         call()
     };
     let result = counted
@@ -94,14 +94,14 @@ where
             tracing::warn!(
                 operation = err.operation,
                 error = %err,
-                attempt = attempts.get(),
+                attempt = attempts.load(Ordering::Relaxed),
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 "aws call failed, retrying"
             );
         })
         .await;
     result.map_err(|mut err| {
-        let made = attempts.get();
+        let made = attempts.load(Ordering::Relaxed);
         if made > 1 {
             err.message = format!(
                 "{} (gave up after {made} attempts in {} ms)",

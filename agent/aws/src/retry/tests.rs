@@ -22,21 +22,35 @@ fn failing_until(
 #[tokio::test]
 async fn retryable_errors_are_retried_until_success() {
     let calls = AtomicU32::new(0);
-    let got = retry(&RetryPolicy::fast(), || failing_until(&calls, 5, ErrorKind::Throttled)).await;
+    let got = retry(&RetryPolicy::fast(), || {
+        failing_until(&calls, 5, ErrorKind::Throttled)
+    })
+    .await;
     assert_eq!(got, Ok(6));
     assert_eq!(calls.load(Ordering::SeqCst), 6);
 }
 
 #[tokio::test]
 async fn permanent_errors_are_not_retried() {
-    for kind in [ErrorKind::NotFound, ErrorKind::MalformedPolicy, ErrorKind::AccessDenied] {
+    for kind in [
+        ErrorKind::NotFound,
+        ErrorKind::MalformedPolicy,
+        ErrorKind::AccessDenied,
+    ] {
         let calls = AtomicU32::new(0);
         let err = retry(&RetryPolicy::fast(), || failing_until(&calls, 100, kind))
             .await
             .unwrap_err();
         assert_eq!(err.kind, kind);
-        assert_eq!(err.message, "injected", "one attempt leaves the message alone");
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "{kind:?} must not be retried");
+        assert_eq!(
+            err.message, "injected",
+            "one attempt leaves the message alone"
+        );
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "{kind:?} must not be retried"
+        );
     }
 }
 
@@ -52,7 +66,11 @@ async fn attempts_are_bounded() {
         .unwrap_err();
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     assert_eq!(err.kind, ErrorKind::Transient);
-    assert!(err.message.contains("gave up after 3 attempts"), "{}", err.message);
+    assert!(
+        err.message.contains("gave up after 3 attempts"),
+        "{}",
+        err.message
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -65,11 +83,17 @@ async fn total_time_is_bounded() {
         max_total: Duration::from_secs(30),
     };
     let started = Instant::now();
-    let err = retry(&policy, || failing_until(&calls, u32::MAX, ErrorKind::Throttled))
-        .await
-        .unwrap_err();
+    let err = retry(&policy, || {
+        failing_until(&calls, u32::MAX, ErrorKind::Throttled)
+    })
+    .await
+    .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Throttled);
-    assert!(started.elapsed() <= Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() <= Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
     let made = calls.load(Ordering::SeqCst);
     // 1 + 2 + 4 + 8 s (each with up to 100% jitter) already needs at least 15 s.
     assert!((3..=6).contains(&made), "{made} attempts");
@@ -85,7 +109,10 @@ async fn delays_grow_with_jitter_and_stay_under_the_cap() {
     };
     let calls = AtomicU32::new(0);
     let started = Instant::now();
-    let _ = retry(&policy, || failing_until(&calls, u32::MAX, ErrorKind::Throttled)).await;
+    let _ = retry(&policy, || {
+        failing_until(&calls, u32::MAX, ErrorKind::Throttled)
+    })
+    .await;
     assert_eq!(calls.load(Ordering::SeqCst), 8);
     // Without jitter: 0.1 + 0.2 + 0.4 + 0.8 + 1 + 1 + 1 = 4.5 s; jitter adds up to as much again.
     let elapsed = started.elapsed();
