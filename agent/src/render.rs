@@ -84,12 +84,15 @@ impl PlanOutput {
 /// Prints the plan as a readable per-role summary.
 pub fn print_plan_table(out: &PlanOutput) {
     let s = &out.summary;
-    println!(
+    crate::say!(
         "Plan at {} (unused after {} days; roles younger than {} days and usage data older than {} days are left alone)",
-        s.now, s.unused_days, s.min_role_age_days, s.max_usage_age_days
+        s.now,
+        s.unused_days,
+        s.min_role_age_days,
+        s.max_usage_age_days
     );
-    println!("Action catalogue: {}", s.catalogue_version);
-    println!();
+    crate::say!("Action catalogue: {}", s.catalogue_version);
+    crate::say!();
     let width = out
         .roles
         .iter()
@@ -97,12 +100,14 @@ pub fn print_plan_table(out: &PlanOutput) {
         .max()
         .unwrap_or(4)
         .max(4);
-    println!(
+    crate::say!(
         "{:<width$}  {:>9}  {:>6}  OUTCOME",
-        "ROLE", "REMOVABLE", "KEPT"
+        "ROLE",
+        "REMOVABLE",
+        "KEPT"
     );
     for r in &out.roles {
-        println!(
+        crate::say!(
             "{:<width$}  {:>9}  {:>6}  {}",
             r.role_name,
             r.removable.len(),
@@ -113,12 +118,16 @@ pub fn print_plan_table(out: &PlanOutput) {
     for r in &out.roles {
         print_role(r);
     }
-    println!();
-    println!(
+    crate::say!();
+    crate::say!(
         "Total: {} roles, {} with changes, {} skipped; {} removable and {} kept (action, policy) pairs",
-        s.roles, s.roles_with_changes, s.roles_skipped, s.removable, s.kept
+        s.roles,
+        s.roles_with_changes,
+        s.roles_skipped,
+        s.removable,
+        s.kept
     );
-    println!(
+    crate::say!(
         "Inline policies: {} rewritten, {} deleted. Managed policies: {} trimmed, {} replaced by a trimmed copy, {} detached.",
         s.inline_policies_rewritten,
         s.inline_policies_deleted,
@@ -126,7 +135,7 @@ pub fn print_plan_table(out: &PlanOutput) {
         s.managed_policies_replaced_with_copy,
         s.managed_policies_detached
     );
-    println!("Nothing was changed: this is a plan.");
+    crate::say!("Nothing was changed: this is a plan.");
 }
 
 fn outcome(r: &RoleReport) -> String {
@@ -165,26 +174,26 @@ fn print_role(r: &RoleReport) {
     {
         return;
     }
-    println!();
-    println!("{}  ({})", r.role_name, r.arn);
+    crate::say!();
+    crate::say!("{}  ({})", r.role_name, r.arn);
     if let Some(why) = &r.skipped {
-        println!("  skipped: {why}");
+        crate::say!("  skipped: {why}");
     }
     for ((policy, service, reason), actions) in group(&r.removable) {
         if let Some(total) = service.split("; ").nth(1) {
             let what = service.split("; ").next().unwrap_or_default();
-            println!(
+            crate::say!(
                 "  remove {total} {what} from {policy}: {}",
                 sample(&actions)
             );
         } else {
-            println!(
+            crate::say!(
                 "  remove {} {service} from {policy}: {}",
                 actions.len(),
                 sample(&actions)
             );
         }
-        println!("      because {reason}");
+        crate::say!("      because {reason}");
     }
     let mut kept_by_code: BTreeMap<&str, usize> = BTreeMap::new();
     for k in &r.kept {
@@ -195,10 +204,10 @@ fn print_role(r: &RoleReport) {
             .iter()
             .map(|(c, n)| format!("{n} {}", c.replace('_', " ")))
             .collect();
-        println!("  keep: {}", list.join("; "));
+        crate::say!("  keep: {}", list.join("; "));
     }
     for d in &r.diagnostics {
-        println!("  note: {d}");
+        crate::say!("  note: {d}");
     }
 }
 

@@ -4,6 +4,9 @@
 
 #![cfg(feature = "failpoints")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// The failpoint guard serialises these tests across threads on purpose; each test
+// runs on its own single-threaded runtime, so holding it across `.await` is safe.
+#![allow(clippy::await_holding_lock)]
 
 mod support;
 

@@ -299,6 +299,69 @@ pub fn parse_last_accessed(text: &str) -> Result<Usage, ExportError> {
     })
 }
 
+/// The account in the shape `get-account-authorization-details` prints (roles
+/// and managed policies with their default version): the inverse of
+/// [`parse_authorization_details`], used to keep a simulated account on disk.
+pub fn to_authorization_details(export: &AccountExport) -> Value {
+    let time = |t: DateTime<Utc>| Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
+    let doc = |text: &str| serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_string()));
+    let roles: Vec<Value> = export
+        .roles
+        .iter()
+        .map(|r| {
+            let mut role = serde_json::json!({
+                "Path": r.path,
+                "RoleName": r.name,
+                "RoleId": r.role_id,
+                "Arn": r.arn,
+                "CreateDate": time(r.create_date),
+                "RolePolicyList": r.inline_policies.iter()
+                    .map(|(n, d)| serde_json::json!({"PolicyName": n, "PolicyDocument": doc(d)}))
+                    .collect::<Vec<_>>(),
+                "AttachedManagedPolicies": r.attached_policies.iter()
+                    .map(|a| serde_json::json!({"PolicyName": a.rsplit('/').next().unwrap_or(a), "PolicyArn": a}))
+                    .collect::<Vec<_>>(),
+                "Tags": r.tags.iter().map(|(k, v)| serde_json::json!({"Key": k, "Value": v})).collect::<Vec<_>>(),
+                "RoleLastUsed": r.last_used.map(|t| serde_json::json!({"LastUsedDate": time(t)})).unwrap_or(serde_json::json!({})),
+            });
+            if let Some(b) = &r.permissions_boundary {
+                role["PermissionsBoundary"] = serde_json::json!({
+                    "PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": b
+                });
+            }
+            role
+        })
+        .collect();
+    let policies: Vec<Value> = export
+        .managed_policies
+        .values()
+        .map(|p| {
+            serde_json::json!({
+                "PolicyName": p.name,
+                "PolicyId": p.policy_id,
+                "Arn": p.arn,
+                "Path": p.path,
+                "DefaultVersionId": p.default_version_id,
+                "AttachmentCount": p.attachment_count,
+                "PermissionsBoundaryUsageCount": p.permissions_boundary_usage_count,
+                "IsAttachable": true,
+                "PolicyVersionList": [{
+                    "Document": doc(&p.document),
+                    "VersionId": p.default_version_id,
+                    "IsDefaultVersion": true
+                }]
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "UserDetailList": [],
+        "GroupDetailList": [],
+        "RoleDetailList": roles,
+        "Policies": policies,
+        "IsTruncated": false
+    })
+}
+
 fn invalid(at: String, problem: String) -> ExportError {
     ExportError::Invalid { at, problem }
 }

@@ -1,6 +1,10 @@
 //! The agent's commands and their flags.
 
+mod account;
+mod apply;
+mod history;
 mod plan;
+mod rollback;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +14,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use plan::PlanArgs;
 
-/// Removes the IAM permissions that roles do not use, in one AWS account.
+/// Removes the IAM permissions that roles do not use, in one AWS account, and
+/// puts them back on demand.
 #[derive(Debug, Parser)]
 #[command(name = "whittle-agent", version, about, long_about = None)]
 pub struct Cli {
@@ -22,6 +27,12 @@ pub struct Cli {
 pub enum Command {
     /// Plan which unused permissions to remove (reads only; changes nothing).
     Plan(PlanArgs),
+    /// Remove unused permissions (a dry run unless --yes).
+    Apply(apply::ApplyArgs),
+    /// Restore the before-image of changes, from the local journal.
+    Rollback(rollback::RollbackArgs),
+    /// The changes made in this account, with their states.
+    History(history::HistoryArgs),
 }
 
 /// How a command prints its result.
@@ -34,47 +45,60 @@ pub enum Output {
     Json,
 }
 
-/// Where the account's roles, policies and usage come from.
+/// Which account, and where the agent keeps its journal.
 #[derive(Debug, Clone, Args)]
-pub struct SourceArgs {
-    /// The JSON printed by `aws iam get-account-authorization-details`.
-    #[arg(long, value_name = "FILE", requires = "last_accessed")]
-    pub authorization_details: Option<PathBuf>,
-    /// A folder of `<RoleName>.json` files, each printed by
-    /// `aws iam get-service-last-accessed-details` for an ACTION_LEVEL job.
-    #[arg(long, value_name = "DIR", requires = "authorization_details")]
-    pub last_accessed: Option<PathBuf>,
+pub struct AccountArgs {
+    /// Configuration file (TOML; see deploy/agent.example.toml).
+    #[arg(long, value_name = "FILE", env = "WHITTLE_AGENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The 12-digit account to act on; the AWS credentials must belong to it.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+    /// Where the journal lives [default: .whittle].
+    #[arg(long, value_name = "DIR", env = "WHITTLE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Act on a simulated account seeded from export files (the layout of
+    /// deploy/examples/account-111122223333) instead of AWS. Its state is kept
+    /// in the data directory between commands.
+    #[arg(long, value_name = "DIR")]
+    pub simulate: Option<PathBuf>,
 }
 
-/// Settings of the unused-permission decision.
+/// Settings of the unused-permission decision; they override the config file.
 #[derive(Debug, Clone, Args)]
 pub struct DecisionArgs {
-    /// Days without use after which a permission is removable.
-    #[arg(long, value_name = "N", default_value_t = 90)]
-    pub unused_days: u32,
-    /// Roles younger than this many days are left alone.
-    #[arg(long, value_name = "N", default_value_t = 90)]
-    pub min_role_age_days: u32,
-    /// Usage data older than this many days is too stale to act on.
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    pub max_usage_age_days: u32,
-    /// The time to plan for (RFC 3339); defaults to the current time.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+    /// Days without use after which a permission is removable [default: 90].
+    #[arg(long, value_name = "N")]
+    pub unused_days: Option<u32>,
+    /// Roles younger than this many days are left alone [default: 90].
+    #[arg(long, value_name = "N")]
+    pub min_role_age_days: Option<u32>,
+    /// Usage data older than this many days is too stale to act on [default: 5].
+    #[arg(long, value_name = "N")]
+    pub max_usage_age_days: Option<u32>,
+    /// The time to plan (and journal) for, RFC 3339 [default: the current time].
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
 }
 
-fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     whittle_policy::exports::parse_time(text)
 }
 
 impl DecisionArgs {
-    pub fn settings(&self) -> whittle_policy::Settings {
-        whittle_policy::Settings {
-            unused_days: self.unused_days,
-            min_role_age_days: self.min_role_age_days,
-            max_usage_age_days: self.max_usage_age_days,
-            ..whittle_policy::Settings::default()
+    /// `base` (from the config file) with the flags given applied over it.
+    pub fn settings(&self, base: &whittle_policy::Settings) -> whittle_policy::Settings {
+        let mut s = base.clone();
+        if let Some(v) = self.unused_days {
+            s.unused_days = v;
         }
+        if let Some(v) = self.min_role_age_days {
+            s.min_role_age_days = v;
+        }
+        if let Some(v) = self.max_usage_age_days {
+            s.max_usage_age_days = v;
+        }
+        s
     }
 
     /// The planning time: `--now`, or the clock (read here, at the edge).
@@ -85,7 +109,21 @@ impl DecisionArgs {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Plan(args) => plan::run(&args),
+    if let Command::Plan(args) = &cli.command
+        && args.source.authorization_details.is_some()
+    {
+        return plan::run_exports(args);
     }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Plan(args) => plan::run_live(&args).await,
+            Command::Apply(args) => apply::run(&args).await,
+            Command::Rollback(args) => rollback::run(&args).await,
+            Command::History(args) => history::run(&args).await,
+        }
+    })
 }

@@ -1,20 +1,37 @@
 //! `whittle-agent plan`: what would be removed, and why.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 
-use whittle_policy::{Catalogue, Planner};
+use whittle_policy::{Catalogue, Planner, RolePlan, Settings};
 
-use super::{DecisionArgs, Output, SourceArgs};
+use super::account::AccountContext;
+use super::{AccountArgs, DecisionArgs, Output};
+use crate::config::Config;
 use crate::render::{PlanOutput, print_plan_table};
+
+/// Where the account's roles, policies and usage come from when planning
+/// offline, from AWS exports.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// The JSON printed by `aws iam get-account-authorization-details`.
+    #[arg(long, value_name = "FILE", requires = "last_accessed")]
+    pub authorization_details: Option<PathBuf>,
+    /// A folder of `<RoleName>.json` files, each printed by
+    /// `aws iam get-service-last-accessed-details` for an ACTION_LEVEL job.
+    #[arg(long, value_name = "DIR", requires = "authorization_details")]
+    pub last_accessed: Option<PathBuf>,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub account: AccountArgs,
     /// Plan only this role (repeatable); default: every role.
     #[arg(long = "role", value_name = "NAME")]
     pub roles: Vec<String>,
@@ -25,34 +42,22 @@ pub struct PlanArgs {
     pub output: Output,
 }
 
-pub fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+/// Plans from export files: no AWS access at all.
+pub fn run_exports(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let (Some(details), Some(dir)) = (
         &args.source.authorization_details,
         &args.source.last_accessed,
     ) else {
-        bail!(
-            "planning a live account needs the agent's AWS access, which this build does not have yet; \
-             give --authorization-details FILE and --last-accessed DIR"
-        );
+        anyhow::bail!("give both --authorization-details FILE and --last-accessed DIR");
     };
-    let output = plan_exports(details, dir, args)?;
-    match args.output {
-        Output::Json => {
-            let text =
-                serde_json::to_string_pretty(&output).context("cannot render the plan as JSON")?;
-            println!("{text}");
-        }
-        Output::Table => print_plan_table(&output),
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Plans every selected role of an exported account.
-pub fn plan_exports(details: &Path, dir: &Path, args: &PlanArgs) -> anyhow::Result<PlanOutput> {
+    let base = match &args.account.config {
+        Some(path) => Config::load(path)?.planning,
+        None => Settings::default(),
+    };
+    let settings = args.decision.settings(&base);
     let account = crate::exports::load(details, dir, &args.roles)?;
-    let settings = args.decision.settings();
-    let catalogue = Catalogue::embedded();
-    let planner = Planner::new(catalogue, &settings).context("invalid planning settings")?;
+    let planner =
+        Planner::new(Catalogue::embedded(), &settings).context("invalid planning settings")?;
     let now = args.decision.now();
     let plans: Vec<_> = account
         .export
@@ -67,5 +72,49 @@ pub fn plan_exports(details: &Path, dir: &Path, args: &PlanArgs) -> anyhow::Resu
             )
         })
         .collect();
-    Ok(PlanOutput::new(&plans, catalogue, &settings, now))
+    print(&plans, &settings, now, args.output)
+}
+
+/// Plans the live (or simulated) account.
+pub async fn run_live(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let ctx = AccountContext::open(&args.account, &args.decision).await?;
+    let plans = live_plans(&ctx, &args.roles).await?;
+    print(&plans, &ctx.settings, ctx.now, args.output)
+}
+
+/// Collects and plans the selected roles of the account.
+pub(crate) async fn live_plans(
+    ctx: &AccountContext,
+    roles: &[String],
+) -> anyhow::Result<Vec<RolePlan>> {
+    let planner =
+        Planner::new(Catalogue::embedded(), &ctx.settings).context("invalid planning settings")?;
+    crate::collect::plan_live(
+        ctx.iam.as_ref(),
+        ctx.advisor.as_ref(),
+        &planner,
+        roles,
+        &ctx.protected,
+        ctx.now,
+        &ctx.poll,
+    )
+    .await
+    .with_context(|| format!("cannot read account {}", ctx.account_id))
+}
+
+pub(crate) fn print(
+    plans: &[RolePlan],
+    settings: &Settings,
+    now: chrono::DateTime<chrono::Utc>,
+    output: Output,
+) -> anyhow::Result<ExitCode> {
+    let out = PlanOutput::new(plans, Catalogue::embedded(), settings, now);
+    match output {
+        Output::Json => crate::say!(
+            "{}",
+            serde_json::to_string_pretty(&out).context("cannot render the plan as JSON")?
+        ),
+        Output::Table => print_plan_table(&out),
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -96,3 +96,12 @@ fn unfinished_or_truncated_jobs_are_refused() {
             .contains("IsTruncated")
     );
 }
+
+#[test]
+fn authorization_details_round_trip() {
+    let e = parse_authorization_details(DETAILS).unwrap();
+    let text = to_authorization_details(&e).to_string();
+    let back = parse_authorization_details(&text).unwrap();
+    assert_eq!(back.roles, e.roles);
+    assert_eq!(back.managed_policies, e.managed_policies);
+}

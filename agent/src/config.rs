@@ -1,0 +1,134 @@
+//! The agent's configuration file (TOML), validated into a typed config.
+//!
+//! ```toml
+//! account_id = "111122223333"
+//! data_dir = "/var/lib/whittle"
+//!
+//! [planning]
+//! unused_days = 90
+//! min_role_age_days = 90
+//! max_usage_age_days = 5
+//! never_remove = ["iam:PassRole"]
+//! ```
+//!
+//! Unknown keys are refused; every error names the file and the key.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use whittle_policy::Settings;
+
+/// A problem with the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("{}: account_id {value:?} is not a 12-digit AWS account id", path.display())]
+    AccountId { path: PathBuf, value: String },
+    #[error("{}: [planning] {source}", path.display())]
+    Planning {
+        path: PathBuf,
+        source: whittle_policy::settings::SettingsError,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    account_id: Option<String>,
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    planning: Settings,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// The account this agent acts on; its AWS credentials must belong to it.
+    pub account_id: Option<String>,
+    /// Where the journal (and a simulated account) live.
+    pub data_dir: Option<PathBuf>,
+    pub planning: Settings,
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates configuration text; `path` is for the error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })?;
+        if let Some(a) = &raw.account_id
+            && !is_account_id(a)
+        {
+            return Err(ConfigError::AccountId {
+                path: path.to_path_buf(),
+                value: a.clone(),
+            });
+        }
+        raw.planning
+            .validate()
+            .map_err(|source| ConfigError::Planning {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Config {
+            account_id: raw.account_id,
+            data_dir: raw.data_dir,
+            planning: raw.planning,
+        })
+    }
+}
+
+/// Twelve ASCII digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/agent.example.toml");
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.account_id.as_deref(), Some("111122223333"));
+        assert_eq!(c.planning.unused_days, 90);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_key() {
+        let p = Path::new("agent.toml");
+        let e = Config::parse("acount_id = \"1\"", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("agent.toml") && e.contains("acount_id"), "{e}");
+        let e = Config::parse("account_id = \"12\"", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("12-digit"), "{e}");
+        let e = Config::parse("[planning]\nunused_days = 0", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unused_days"), "{e}");
+        let e = Config::parse("[planning]\nunused_dayz = 3", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unused_dayz"), "{e}");
+    }
+}
