@@ -303,8 +303,11 @@ pub fn parse_last_accessed(text: &str) -> Result<Usage, ExportError> {
 /// and managed policies with their default version): the inverse of
 /// [`parse_authorization_details`], used to keep a simulated account on disk.
 pub fn to_authorization_details(export: &AccountExport) -> Value {
-    let time = |t: DateTime<Utc>| Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
-    let doc = |text: &str| serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_string()));
+    let time =
+        |t: DateTime<Utc>| Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
+    let doc = |text: &str| {
+        serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_string()))
+    };
     let roles: Vec<Value> = export
         .roles
         .iter()
