@@ -111,6 +111,31 @@ mod tests {
         assert_eq!(c.planning.unused_days, 90);
     }
 
+    /// The agent's own IAM policy grants every action the agent calls.
+    #[test]
+    fn the_agent_iam_policy_names_real_actions() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/agent-iam-policy.json");
+        let text = std::fs::read_to_string(path).unwrap();
+        let doc = whittle_policy::PolicyDocument::parse(&text);
+        assert!(doc.opaque_reason.is_none());
+        let cat = whittle_policy::Catalogue::embedded();
+        let mut granted = Vec::new();
+        for st in &doc.statements {
+            let Some((_, whittle_policy::document::Grant::Action(actions))) = &st.meaning else {
+                panic!("statement {:?} is not an Action statement", st.sid)
+            };
+            for a in actions {
+                assert!(cat.lookup(a).is_some(), "{a} is not an IAM action");
+                granted.push(a.to_ascii_lowercase());
+            }
+        }
+        for op in whittle_aws::ops::ALL {
+            let service = if *op == "GetCallerIdentity" { "sts" } else { "iam" };
+            let action = format!("{service}:{op}").to_ascii_lowercase();
+            assert!(granted.contains(&action), "the agent calls {op} but its policy does not grant it");
+        }
+    }
+
     #[test]
     fn errors_name_the_file_and_key() {
         let p = Path::new("agent.toml");
