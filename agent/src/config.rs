@@ -130,9 +130,16 @@ mod tests {
             }
         }
         for op in whittle_aws::ops::ALL {
-            let service = if *op == "GetCallerIdentity" { "sts" } else { "iam" };
+            let service = if *op == "GetCallerIdentity" {
+                "sts"
+            } else {
+                "iam"
+            };
             let action = format!("{service}:{op}").to_ascii_lowercase();
-            assert!(granted.contains(&action), "the agent calls {op} but its policy does not grant it");
+            assert!(
+                granted.contains(&action),
+                "the agent calls {op} but its policy does not grant it"
+            );
         }
     }
 

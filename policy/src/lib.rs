@@ -12,6 +12,7 @@
 //! diagnostic), never a panic.
 
 pub mod catalogue;
+pub mod change;
 pub mod decision;
 pub mod diff;
 pub mod document;

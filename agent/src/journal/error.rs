@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::record::{ChangeId, ChangeState};
+use whittle_policy::change::{ChangeId, ChangeState};
 
 /// An error from the journal. Every message names the file or the change it is about.
 #[derive(Debug, thiserror::Error)]

@@ -23,7 +23,6 @@
 
 mod error;
 pub mod failpoint;
-mod record;
 mod rules;
 mod store;
 
@@ -37,11 +36,11 @@ use chrono::{DateTime, Utc};
 use ulid::Ulid;
 
 pub use error::JournalError;
-pub use record::{
-    ChangeFilter, ChangeId, ChangeKind, ChangeRecord, ChangeState, NewChange, ParseChangeIdError,
-};
 use rules::{check_step, rollback_mismatch, validate_new};
 use store::{IdSet, Store};
+pub use whittle_policy::change::{
+    ChangeFilter, ChangeId, ChangeKind, ChangeRecord, ChangeState, NewChange, ParseChangeIdError,
+};
 
 /// The journal's file name inside its directory.
 pub const FILE_NAME: &str = "journal.redb";

@@ -20,7 +20,7 @@ use redb::{
 };
 
 use super::error::JournalError;
-use super::record::{ChangeId, ChangeRecord};
+use whittle_policy::change::{ChangeId, ChangeRecord};
 
 /// The schema this code writes. Bump it when a stored layout changes incompatibly.
 pub(super) const SCHEMA_VERSION: u64 = 1;

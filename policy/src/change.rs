@@ -1,14 +1,15 @@
-//! What the journal stores: one [`ChangeRecord`] per change to a role, its id, its kind and
-//! the state machine its [`ChangeState`] follows.
+//! A change to a role as the agent's journal and the coordinator's history keep it: one
+//! [`ChangeRecord`] per change, its id, its kind and the state machine its [`ChangeState`]
+//! follows. Pure data: the id's time comes from the caller.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::diff::{Diff, RoleState};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
-use whittle_policy::diff::{Diff, RoleState};
 
 /// The id of a change: a ULID, so ids sort by the time the change began.
 ///
@@ -19,7 +20,7 @@ use whittle_policy::diff::{Diff, RoleState};
 pub struct ChangeId(Ulid);
 
 impl ChangeId {
-    pub(crate) fn from_ulid(ulid: Ulid) -> ChangeId {
+    pub fn from_ulid(ulid: Ulid) -> ChangeId {
         ChangeId(ulid)
     }
 
@@ -209,7 +210,7 @@ pub struct ChangeRecord {
 }
 
 impl ChangeRecord {
-    pub(crate) fn new(id: ChangeId, new: NewChange, now: DateTime<Utc>) -> ChangeRecord {
+    pub fn new(id: ChangeId, new: NewChange, now: DateTime<Utc>) -> ChangeRecord {
         let NewChange {
             kind,
             account_id,
