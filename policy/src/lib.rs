@@ -18,6 +18,7 @@ pub mod diff;
 pub mod document;
 pub mod expand;
 pub mod exports;
+pub mod fingerprint;
 pub mod glob;
 pub mod model;
 pub mod plan;

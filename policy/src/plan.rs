@@ -9,12 +9,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sha2::{Digest as _, Sha256};
+
+pub use crate::fingerprint::{role_state, state_digest};
+pub use types::{
+    ActionDecision, ActionRef, ManagedOutcome, ManagedPlan, PolicyKind, PolicySource, RolePlan,
+};
+
+mod types;
+use crate::fingerprint::Digest;
 
 use crate::catalogue::{ActionId, Catalogue};
 use crate::decision::{Reason, RoleContext, UnknownKind, decide_usage};
-use crate::diff::{Diff, RoleState};
 use crate::document::{Effect, Grant, PolicyDocument, Statement, iam_size};
 use crate::model::{ManagedPolicy, Role, Usage};
 use crate::rewrite::{GrantShape, compact};
@@ -26,123 +32,6 @@ pub const INLINE_LIMIT: usize = 10_240;
 pub const MANAGED_LIMIT: usize = 6_144;
 /// Path under which role-specific copies of shared managed policies are created.
 pub const COPY_PATH: &str = "/whittle/";
-
-/// Where a decision's action is granted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PolicySource {
-    /// `inline` or `managed`.
-    pub kind: PolicyKind,
-    /// Inline policy name, or the managed policy's name.
-    pub name: String,
-    /// The managed policy's ARN.
-    pub arn: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PolicyKind {
-    Inline,
-    Managed,
-}
-
-/// The action a decision is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActionRef {
-    Known(ActionId),
-    /// A name not in the catalogue: index into [`RolePlan::names`].
-    Named(u32),
-}
-
-/// One action granted by one statement, and what to do with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ActionDecision {
-    pub action: ActionRef,
-    /// Index into [`RolePlan::policies`].
-    pub policy: u16,
-    /// Index of the statement in its document.
-    pub statement: u16,
-    pub reason: Reason,
-}
-
-/// What happens to one attached managed policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ManagedOutcome {
-    /// Nothing to remove.
-    LeftAlone,
-    /// A new default version (the role is the policy's only user).
-    Trim { document: String },
-    /// A role-specific trimmed copy is attached, then the original detached.
-    ReplaceWithCopy {
-        copy_arn: String,
-        copy_name: String,
-        document: String,
-    },
-    /// Nothing in it is used: detached.
-    Detach,
-    /// Attached but absent from the inventory: left alone.
-    NotInInventory,
-}
-
-impl ManagedOutcome {
-    pub fn label(&self) -> &'static str {
-        match self {
-            ManagedOutcome::LeftAlone => "left_alone",
-            ManagedOutcome::Trim { .. } => "trim",
-            ManagedOutcome::ReplaceWithCopy { .. } => "replace_with_copy",
-            ManagedOutcome::Detach => "detach",
-            ManagedOutcome::NotInInventory => "not_in_inventory",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManagedPlan {
-    pub arn: String,
-    pub outcome: ManagedOutcome,
-}
-
-/// One role's plan.
-#[derive(Debug, Clone)]
-pub struct RolePlan {
-    pub role_arn: String,
-    pub role_id: String,
-    pub role_name: String,
-    pub role_created: DateTime<Utc>,
-    pub usage_observed_at: Option<DateTime<Utc>>,
-    /// The `now` the plan was made for.
-    pub planned_at: DateTime<Utc>,
-    /// Why the role is left alone as a whole.
-    pub skipped: Option<String>,
-    pub policies: Vec<PolicySource>,
-    pub decisions: Vec<ActionDecision>,
-    pub names: Vec<String>,
-    /// Changed inline policies: new document, or `None` when deleted.
-    pub new_inline_policies: BTreeMap<String, Option<String>>,
-    pub managed: Vec<ManagedPlan>,
-    pub before: RoleState,
-    pub after: RoleState,
-    pub diagnostics: Vec<String>,
-    /// Hash of every input: live state, usage, catalogue, settings, `now`.
-    pub fingerprint: String,
-    /// Hash of the live state alone, for drift checks before an apply.
-    pub state_fingerprint: String,
-    pub catalogue_version: String,
-}
-
-impl RolePlan {
-    /// The change an apply makes.
-    pub fn diff(&self) -> Diff {
-        Diff::between(&self.before, &self.after)
-    }
-
-    pub fn has_changes(&self) -> bool {
-        self.before != self.after
-    }
-
-    pub fn removable(&self) -> impl Iterator<Item = &ActionDecision> {
-        self.decisions.iter().filter(|d| d.reason.is_removable())
-    }
-}
 
 /// Plans roles with one catalogue and one set of settings.
 ///
@@ -569,23 +458,11 @@ impl<'c> Planner<'c> {
     }
 
     fn decide(&self, id: ActionId, norepo: bool, ctx: &RoleContext<'_>) -> Reason {
-        if let Some(p) = self
-            .never_remove_ids
-            .iter()
-            .position(|ids| ids.binary_search(&id).is_ok())
-        {
-            return Reason::NeverRemove {
-                pattern: u16::try_from(p).unwrap_or(u16::MAX),
-            };
+        if let Some(pattern) = first_match(&self.never_remove_ids, id) {
+            return Reason::NeverRemove { pattern };
         }
-        if let Some(p) = self
-            .exclusion_ids
-            .iter()
-            .position(|ids| ids.binary_search(&id).is_ok())
-        {
-            return Reason::Excluded {
-                pattern: u16::try_from(p).unwrap_or(u16::MAX),
-            };
+        if let Some(pattern) = first_match(&self.exclusion_ids, id) {
+            return Reason::Excluded { pattern };
         }
         if norepo {
             return Reason::Norepo;
@@ -621,6 +498,14 @@ impl<'c> Planner<'c> {
     }
 }
 
+/// The index of the first pattern (as its expansion) that grants `id`.
+fn first_match(patterns: &[Arc<[ActionId]>], id: ActionId) -> Option<u16> {
+    let p = patterns
+        .iter()
+        .position(|ids| ids.binary_search(&id).is_ok())?;
+    Some(u16::try_from(p).unwrap_or(u16::MAX))
+}
+
 /// Leaves the role as it is, keeping the decisions for the record.
 fn refuse(plan: &mut RolePlan, reason: String) {
     for d in &mut plan.decisions {
@@ -648,105 +533,6 @@ fn copy_name(role: &str, policy: &str) -> String {
     let tag: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
     let keep: String = full.chars().take(119).collect();
     format!("{keep}-{tag}")
-}
-
-/// What an apply may touch in a role, as it is: inline documents, attachments,
-/// and the documents of the attached managed policies found in `managed`.
-pub fn role_state(role: &Role, managed: &BTreeMap<String, ManagedPolicy>) -> RoleState {
-    RoleState {
-        inline: role.inline_policies.clone(),
-        attached: role.attached_policies.iter().cloned().collect(),
-        managed_documents: role
-            .attached_policies
-            .iter()
-            .filter_map(|arn| managed.get(arn).map(|m| (arn.clone(), m.document.clone())))
-            .collect(),
-    }
-}
-
-/// The fingerprint of a role's live state: what a drift check compares.
-pub fn state_digest(role_arn: &str, role_id: &str, state: &RoleState) -> String {
-    let mut d = Digest::new();
-    d.str(role_arn);
-    d.str(role_id);
-    d.len(state.inline.len());
-    for (name, doc) in &state.inline {
-        d.str(name);
-        d.str(doc);
-    }
-    d.len(state.attached.len());
-    for arn in &state.attached {
-        d.str(arn);
-    }
-    d.len(state.managed_documents.len());
-    for (arn, doc) in &state.managed_documents {
-        d.str(arn);
-        d.str(doc);
-    }
-    d.finish()
-}
-
-/// SHA-256 over length-prefixed fields: unambiguous and stable across versions.
-struct Digest(Sha256);
-
-impl Digest {
-    fn new() -> Self {
-        Digest(Sha256::new())
-    }
-
-    fn len(&mut self, n: usize) {
-        self.0.update((n as u64).to_le_bytes());
-    }
-
-    fn str(&mut self, s: &str) {
-        self.len(s.len());
-        self.0.update(s.as_bytes());
-    }
-
-    fn time(&mut self, t: Option<DateTime<Utc>>) {
-        match t {
-            None => self.0.update([0u8]),
-            Some(t) => {
-                self.0.update([1u8]);
-                self.0.update(t.timestamp().to_le_bytes());
-                self.0.update(t.timestamp_subsec_nanos().to_le_bytes());
-            }
-        }
-    }
-
-    fn usage(&mut self, usage: Option<&Usage>) {
-        let Some(u) = usage else {
-            self.0.update([0u8]);
-            return;
-        };
-        self.0.update([1u8, u.granularity as u8]);
-        self.time(Some(u.observed_at));
-        self.len(u.services.len());
-        for (name, s) in &u.services {
-            self.str(name);
-            self.time(s.last_authenticated);
-            self.len(s.actions.len());
-            for (action, t) in &s.actions {
-                self.str(action);
-                self.time(*t);
-            }
-        }
-    }
-
-    fn finish_raw(self) -> [u8; 32] {
-        self.0.finalize().into()
-    }
-
-    fn finish(self) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let digest = self.finish_raw();
-        let mut out = String::with_capacity(32);
-        for b in digest.iter().take(16) {
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
-        }
-        out
-    }
 }
 
 #[cfg(test)]
