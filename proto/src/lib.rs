@@ -1,6 +1,55 @@
 //! The wire between Whittle's agents, its coordinator and its operators.
 //!
-//! This crate will hold the versioned `.proto` packages (`whittle.agent.v1`,
-//! `whittle.admin.v1`), the generated tonic/prost code, the conversions between
-//! protobuf messages and `whittle-policy` types, and the mTLS identities carried in
-//! certificates. It is empty until the coordinator exists.
+//! - [`agent::v1`], [`admin::v1`] and [`types::v1`]: the generated tonic/prost
+//!   code of the versioned packages `whittle.agent.v1` (the agent's one stream),
+//!   `whittle.admin.v1` (operators) and `whittle.types.v1` (domain messages both
+//!   use), from `proto/whittle/**.proto`, compiled at build time with protox: no
+//!   system `protoc`.
+//! - [`convert`]: protobuf <-> `whittle-policy` types, in one place, with typed
+//!   errors naming the field.
+//! - [`identity`]: who a certificate speaks for (an account's agent, an operator
+//!   with a role, the coordinator), carried in a URI SAN.
+//! - [`tls`]: rustls configurations for mutual TLS and reading the peer identity.
+
+pub mod convert;
+pub mod identity;
+pub mod tls;
+
+/// Generated code of `whittle.types.v1`: domain messages shared by both protocols.
+pub mod types {
+    pub mod v1 {
+        #![allow(
+            missing_docs,
+            clippy::all,
+            clippy::pedantic,
+            missing_debug_implementations
+        )]
+        tonic::include_proto!("whittle.types.v1");
+    }
+}
+
+/// Generated code of `whittle.agent.v1`.
+pub mod agent {
+    pub mod v1 {
+        #![allow(
+            missing_docs,
+            clippy::all,
+            clippy::pedantic,
+            missing_debug_implementations
+        )]
+        tonic::include_proto!("whittle.agent.v1");
+    }
+}
+
+/// Generated code of `whittle.admin.v1`.
+pub mod admin {
+    pub mod v1 {
+        #![allow(
+            missing_docs,
+            clippy::all,
+            clippy::pedantic,
+            missing_debug_implementations
+        )]
+        tonic::include_proto!("whittle.admin.v1");
+    }
+}
