@@ -1,3 +1,6 @@
 //! The central server of a Whittle fleet: the org-wide store of accounts, plans,
 //! decisions, exclusion rules and change history, served to agents and operators
-//! over mutual TLS. Not built yet: agents work standalone for now.
+//! over mutual TLS; and its certificate authority.
+
+pub mod ca;
+pub mod store;
