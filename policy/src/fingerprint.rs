@@ -56,7 +56,7 @@ impl Digest {
         Digest(Sha256::new())
     }
 
-    fn len(&mut self, n: usize) {
+    pub(crate) fn len(&mut self, n: usize) {
         self.0.update((n as u64).to_le_bytes());
     }
 

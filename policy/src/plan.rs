@@ -163,6 +163,14 @@ impl<'c> Planner<'c> {
             d.str(&role.path);
             d.time(Some(role.create_date));
             d.usage(usage);
+            // Who else uses a managed policy decides trim versus copy.
+            for arn in &role.attached_policies {
+                if let Some(m) = managed.get(arn) {
+                    d.str(arn);
+                    d.len(m.attachment_count as usize);
+                    d.len(m.permissions_boundary_usage_count as usize);
+                }
+            }
             d.0.update(self.settings_digest);
             d.time(Some(now));
             d.finish()

@@ -515,6 +515,15 @@ fn same_inputs_same_plan_and_fingerprints_track_inputs() {
         later.state_fingerprint, a.state_fingerprint,
         "the live state is the same"
     );
+    // Who else uses a managed policy is an input too: it decides trim or copy.
+    let (arn, shared) = managed("p", allow(json!("sns:Publish")), 1);
+    let mut with_policy = r.clone();
+    with_policy.attached_policies.push(arn.clone());
+    let mut m: BTreeMap<String, ManagedPolicy> = [(arn.clone(), shared)].into_iter().collect();
+    let once = plan_with(&with_policy, &m, Some(&u), &Settings::default()).fingerprint;
+    m.get_mut(&arn).unwrap().attachment_count = 2;
+    let twice = plan_with(&with_policy, &m, Some(&u), &Settings::default()).fingerprint;
+    assert_ne!(once, twice);
     let mut edited = r.clone();
     edited
         .inline_policies
