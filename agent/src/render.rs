@@ -179,21 +179,14 @@ fn print_role(r: &RoleReport) {
     if let Some(why) = &r.skipped {
         crate::say!("  skipped: {why}");
     }
-    for ((policy, service, reason), actions) in group(&r.removable) {
-        if let Some(total) = service.split("; ").nth(1) {
-            let what = service.split("; ").next().unwrap_or_default();
-            crate::say!(
-                "  remove {total} {what} from {policy}: {}",
-                sample(&actions)
-            );
-        } else {
-            crate::say!(
-                "  remove {} {service} from {policy}: {}",
-                actions.len(),
-                sample(&actions)
-            );
-        }
-        crate::say!("      because {reason}");
+    for g in group(&r.removable) {
+        crate::say!(
+            "  remove {} from {}: {}",
+            g.what,
+            g.policy,
+            sample(&g.names)
+        );
+        crate::say!("      because {}", g.reason);
     }
     let mut kept_by_code: BTreeMap<&str, usize> = BTreeMap::new();
     for k in &r.kept {
@@ -211,22 +204,26 @@ fn print_role(r: &RoleReport) {
     }
 }
 
-type GroupKey = (String, String, String);
+/// Removable actions of one policy that share a reason.
+struct Group {
+    policy: String,
+    /// How many of what, e.g. `41 s3 action(s)`.
+    what: String,
+    reason: String,
+    names: Vec<String>,
+}
 
 /// Removable actions grouped by policy, reason and service. Services never used
 /// at all are grouped together, so a `*` role stays readable.
-fn group(list: &[DecisionReport]) -> BTreeMap<GroupKey, Vec<String>> {
-    let mut out: BTreeMap<GroupKey, Vec<String>> = BTreeMap::new();
+fn group(list: &[DecisionReport]) -> Vec<Group> {
+    let mut by_service: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
     let mut never_used: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for d in list {
         let (service, name) = d.action.split_once(':').unwrap_or(("?", &d.action));
         let reason = match d.code {
             "service_never_used" => {
-                *never_used
-                    .entry(d.policy.clone())
-                    .or_default()
-                    .entry(service.to_string())
-                    .or_default() += 1;
+                let services = never_used.entry(d.policy.clone()).or_default();
+                *services.entry(service.to_string()).or_default() += 1;
                 continue;
             }
             "action_unused" => "each was last used before the unused window".to_string(),
@@ -235,20 +232,28 @@ fn group(list: &[DecisionReport]) -> BTreeMap<GroupKey, Vec<String>> {
             }
             _ => d.reason.clone(),
         };
-        out.entry((d.policy.clone(), format!("{service} action(s)"), reason))
-            .or_default()
-            .push(name.to_string());
+        let key = (d.policy.clone(), service.to_string(), reason);
+        by_service.entry(key).or_default().push(name.to_string());
     }
+    let mut out: Vec<Group> = by_service
+        .into_iter()
+        .map(|((policy, service, reason), names)| Group {
+            what: format!("{} {service} action(s)", names.len()),
+            policy,
+            reason,
+            names,
+        })
+        .collect();
     for (policy, services) in never_used {
         let total: usize = services.values().sum();
-        let names = services.iter().map(|(s, n)| format!("{s} ({n})")).collect();
-        let key = (
+        out.push(Group {
+            what: format!("{total} action(s) of {} service(s)", services.len()),
             policy,
-            format!("action(s) of {} service(s); {total}", services.len()),
-            "these services were not used in the tracking period".to_string(),
-        );
-        out.insert(key, names);
+            reason: "these services were not used in the tracking period".to_string(),
+            names: services.iter().map(|(s, n)| format!("{s} ({n})")).collect(),
+        });
     }
+    out.sort_by(|a, b| (&a.policy, &a.what).cmp(&(&b.policy, &b.what)));
     out
 }
 
