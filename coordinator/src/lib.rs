@@ -3,4 +3,5 @@
 //! over mutual TLS; and its certificate authority.
 
 pub mod ca;
+pub mod server;
 pub mod store;

@@ -1,6 +1,6 @@
-//! `whittle-coordinator`: the coordinator's command line. Today it runs the
-//! built-in certificate authority that gives every agent, operator and the
-//! coordinator itself its mutual-TLS identity.
+//! `whittle-coordinator`: the coordinator's command line. `serve` runs the
+//! coordinator's gRPC server; `ca` runs the built-in certificate authority that gives
+//! every agent, operator and the coordinator itself its mutual-TLS identity.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +9,7 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use whittle_coordinator::ca::{Ca, IssueRequest};
+use whittle_coordinator::server::{Config, Coordinator};
 use whittle_proto::identity::OperatorRole;
 
 /// The central server of a Whittle fleet.
@@ -21,6 +22,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the coordinator: serve agents and operators until SIGINT or SIGTERM.
+    Serve {
+        /// The configuration file (see deploy/coordinator.example.toml).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
     /// The certificate authority: mutual-TLS identities for the fleet.
     #[command(subcommand)]
     Ca(CaCommand),
@@ -104,6 +111,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let now = Utc::now();
     match cli.command {
+        Command::Serve { config } => serve(&config)?,
         Command::Ca(CaCommand::Init { dir }) => {
             let ca = Ca::init(&dir, now)?;
             println!(
@@ -140,4 +148,55 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs the server until SIGINT or SIGTERM, then drains the calls in flight.
+fn serve(config: &std::path::Path) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let config = Config::load(config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let coordinator = Coordinator::open(&config.data_dir, config.tls.clone())
+            .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+        coordinator.serve(config.listen, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for sigterm");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
 }

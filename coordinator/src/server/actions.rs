@@ -1,0 +1,141 @@
+//! What operators' mutating calls do once authorised: approve plans, roll back, push the
+//! exclusion rules. Each returns its result and a one-line summary for the audit log.
+
+use chrono::Utc;
+use whittle_proto::admin::v1 as pb;
+use whittle_proto::convert::AccountRollback;
+
+use super::admin::account;
+use super::auth::ServerError;
+use super::{Shared, deliver, wire};
+use crate::store::{NewDecision, NewRollback, RollbackState};
+
+/// Pushes the current rules to every connected agent; returns how many got them.
+pub(super) async fn push_rules(shared: &Shared) -> Result<usize, ServerError> {
+    let message = deliver::rules_message(shared).await?;
+    Ok(shared.fleet.broadcast(message).await)
+}
+
+/// Creates a decision per role (or per role with something removable), then sends them to
+/// the agent if it is connected. A role whose decision cannot be made is answered with the
+/// reason in `detail` and no id.
+pub(super) async fn approve(
+    shared: &Shared,
+    req: pb::ApproveRequest,
+    author: String,
+) -> Result<(Vec<pb::Decision>, String), ServerError> {
+    let pb::ApproveRequest {
+        account_id,
+        role_names,
+        all_removable,
+    } = req;
+    account(&account_id)?;
+    let account_for_list = account_id.clone();
+    let plans = shared
+        .blocking(move |s| s.list_plans(&account_for_list))
+        .await?;
+    let roles: Vec<String> = if all_removable {
+        plans
+            .iter()
+            .filter(|p| p.removable > 0 && p.skipped.is_none())
+            .map(|p| p.role_name.clone())
+            .collect()
+    } else if role_names.is_empty() {
+        return Err(ServerError::Protocol(
+            "name at least one role, or set all_removable".into(),
+        ));
+    } else {
+        role_names
+    };
+    let mut out = Vec::new();
+    let (mut made, mut refused) = (0, 0);
+    for role_name in roles {
+        let plan = plans.iter().find(|p| p.role_name == role_name);
+        let Some(plan) = plan else {
+            refused += 1;
+            out.push(refused_decision(
+                &account_id,
+                &role_name,
+                "no plan for this role",
+            ));
+            continue;
+        };
+        let new = NewDecision {
+            account_id: account_id.clone(),
+            role_name: role_name.clone(),
+            plan_fingerprint: plan.fingerprint.clone(),
+            author: author.clone(),
+            detail: None,
+        };
+        match shared
+            .blocking(move |s| s.create_decision(new, Utc::now()))
+            .await
+        {
+            Ok(d) => {
+                made += 1;
+                deliver::send_decision(shared, &d).await?;
+                let id = d.decision_id.clone();
+                let current = shared.blocking(move |s| s.get_decision(&id)).await?;
+                out.push(wire::decision(current.unwrap_or(d)));
+            }
+            Err(ServerError::Store(e)) if !e.is_retryable() => {
+                refused += 1;
+                out.push(refused_decision(&account_id, &role_name, &e.to_string()));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((out, format!("ok: {made} decisions, {refused} refused")))
+}
+
+fn refused_decision(account_id: &str, role_name: &str, why: &str) -> pb::Decision {
+    pb::Decision {
+        account_id: account_id.to_string(),
+        role_name: role_name.to_string(),
+        detail: why.to_string(),
+        ..pb::Decision::default()
+    }
+}
+
+/// Queues a rollback and sends it at once if the agent is connected.
+pub(super) async fn rollback(
+    shared: &Shared,
+    req: pb::RollbackRequest,
+    author: String,
+) -> Result<(pb::RollbackResponse, String), ServerError> {
+    let AccountRollback {
+        account_id,
+        target,
+        force,
+    } = AccountRollback::try_from(req)?;
+    let new = NewRollback {
+        account_id: account_id.clone(),
+        target: wire::target_to_store(target),
+        force,
+        requested_by: author,
+    };
+    let queued = shared
+        .blocking(move |s| s.queue_rollback(new, Utc::now()))
+        .await?;
+    deliver::rollbacks(shared, &account_id).await?;
+    // Sent by this call, or by the greeting of a stream that opened meanwhile.
+    let id = queued.request_id.clone();
+    let now = shared.blocking(move |s| s.get_rollback(&id)).await?;
+    let delivery = if now.is_some_and(|r| r.state != RollbackState::Queued) {
+        pb::Delivery::Sent
+    } else {
+        pb::Delivery::Queued
+    };
+    let summary = format!(
+        "ok: request {} {}",
+        queued.request_id,
+        delivery.as_str_name()
+    );
+    Ok((
+        pb::RollbackResponse {
+            request_id: queued.request_id,
+            delivery: delivery.into(),
+        },
+        summary,
+    ))
+}
