@@ -22,4 +22,5 @@ pub mod config;
 pub mod engine;
 pub mod exports;
 pub mod journal;
+pub mod link;
 pub mod render;

@@ -5,6 +5,7 @@ mod apply;
 mod history;
 mod plan;
 mod rollback;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ pub enum Command {
     Rollback(rollback::RollbackArgs),
     /// The changes made in this account, with their states.
     History(history::HistoryArgs),
+    /// Run the agent: keep the link to the coordinator and carry out its directives.
+    Run(Box<run::RunArgs>),
 }
 
 /// How a command prints its result.
@@ -124,6 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Apply(args) => apply::run(&args).await,
             Command::Rollback(args) => rollback::run(&args).await,
             Command::History(args) => history::run(&args).await,
+            Command::Run(args) => run::run(&args).await,
         }
     })
 }
