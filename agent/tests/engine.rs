@@ -236,3 +236,36 @@ async fn a_rollback_over_someone_elses_edit_needs_force() {
         &plan.before.inline["ci-deploy"]
     ));
 }
+
+#[tokio::test]
+async fn a_redeployed_agent_restores_from_the_coordinators_copy() {
+    let w = World::new();
+    let before = w.state("reporting-lambda").await;
+    let plan = w.plan("reporting-lambda").await;
+    let Applied::Changed(id) = w.engine.apply_plan(&plan, &none()).await.unwrap() else {
+        panic!("no change")
+    };
+    // The coordinator's history holds this copy; the agent's disk is lost.
+    let copy = w.engine.journal().get(id).unwrap();
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let journal =
+        std::sync::Arc::new(whittle_agent::journal::Journal::open(fresh_dir.path()).unwrap());
+    let engine = whittle_agent::engine::Engine::new(
+        w.iam.clone(),
+        journal.clone(),
+        "111122223333",
+        std::sync::Arc::new(support::Fixed(support::now())),
+    );
+    let restore = engine.restore_from_history(&copy).await.unwrap();
+    assert_eq!(
+        w.state("reporting-lambda").await,
+        before,
+        "documents and attachments are back"
+    );
+    let rec = journal.get(restore).unwrap();
+    assert_eq!(rec.state, ChangeState::Applied);
+    assert_eq!(rec.kind, whittle_agent::journal::ChangeKind::Restore);
+    // A second restore of the same change is refused: the role is no longer as it left it.
+    let err = engine.restore_from_history(&copy).await.unwrap_err();
+    assert!(matches!(err, EngineError::Drift { .. }), "{err}");
+}

@@ -89,6 +89,51 @@ impl Engine {
         })
     }
 
+    /// Restores the before-image of a change this agent's journal does not
+    /// hold (a re-deployed agent whose journal was lost): the coordinator's
+    /// copy of the change, from its history. Refused when the role is not as
+    /// the change left it, or was re-created since.
+    pub async fn restore_from_history(
+        &self,
+        change: &ChangeRecord,
+    ) -> Result<ChangeId, EngineError> {
+        let role = change.role_name.clone();
+        let (live, state) = self.observe(&role).await?;
+        if live.role_id != change.role_id {
+            return Err(EngineError::RoleReplaced {
+                role,
+                id: change.id,
+                then: change.role_id.clone(),
+                now: live.role_id,
+            });
+        }
+        if !state.same_as(&change.after) {
+            let difference = format!(
+                "since change {}: {}",
+                change.id,
+                change.after.difference(&state)
+            );
+            return Err(EngineError::Drift { role, difference });
+        }
+        let record = self.journal.begin(
+            NewChange {
+                kind: ChangeKind::Restore,
+                account_id: self.account_id.clone(),
+                role_arn: change.role_arn.clone(),
+                role_id: change.role_id.clone(),
+                role_name: role,
+                plan_fingerprint: None,
+                before: change.after.clone(),
+                after: change.before.clone(),
+                diff: change.diff.inverse(),
+                managed_versions_before: change.created_versions.clone(),
+            },
+            self.now(),
+        )?;
+        self.carry_out(&record).await?;
+        Ok(record.id)
+    }
+
     /// Rolls back the newest applied change of a role.
     pub async fn rollback_role(&self, role: &str, force: bool) -> Result<RolledBack, EngineError> {
         let filter = ChangeFilter {

@@ -8,7 +8,7 @@ use whittle_proto::convert::{
 
 use super::{LinkAccount, RuleStore, planning};
 use crate::engine::{Applied, EngineError, RolledBack};
-use crate::journal::ChangeId;
+use crate::journal::{ChangeId, ChangeRecord};
 
 /// Carries out `directive`; never fails, a failure is an outcome with `ok: false`.
 pub(super) async fn carry_out(
@@ -24,10 +24,10 @@ pub(super) async fn carry_out(
         DirectiveAction::Rules(new) => store_rules(rules, new),
         DirectiveAction::Apply(decision) => apply(account, rules, &decision).await,
         DirectiveAction::Rollback(order) => rollback(account, &order).await,
-        DirectiveAction::Restore { request_id, .. } => Done::refused(format!(
-            "restore request {request_id}: this agent cannot restore from the coordinator's \
-             history; roll back from its journal instead"
-        )),
+        DirectiveAction::Restore {
+            request_id,
+            changes,
+        } => restore(account, &request_id, &changes).await,
     };
     if !done.changes.is_empty()
         && let Some(hook) = &account.after_change
@@ -161,6 +161,30 @@ async fn rollback(account: &LinkAccount, order: &RollbackOrder) -> Done {
         ok: problems.is_empty(),
         message,
         changes,
+    }
+}
+
+/// Restores before-images sent from the coordinator's history (newest first),
+/// for an agent whose journal was lost. Every change is tried; the outcome
+/// lists the restores made and the problems met.
+async fn restore(account: &LinkAccount, request_id: &str, changes: &[ChangeRecord]) -> Done {
+    let mut made = Vec::new();
+    let mut problems = Vec::new();
+    for change in changes {
+        match account.engine.restore_from_history(change).await {
+            Ok(id) => made.push(id),
+            Err(e) => problems.push(format!("change {}: {e}", change.id)),
+        }
+    }
+    let mut message = format!("restore {request_id}: {} change(s) restored", made.len());
+    if !problems.is_empty() {
+        message.push_str("; ");
+        message.push_str(&problems.join("; "));
+    }
+    Done {
+        ok: problems.is_empty(),
+        message,
+        changes: made,
     }
 }
 
