@@ -72,7 +72,7 @@ impl PolicyDocument {
     /// understood is kept opaque and explained in `opaque_reason`.
     pub fn parse(text: &str) -> PolicyDocument {
         let text = decode_document_text(text);
-        let root = match serde_json::from_str::<Value>(&text) {
+        let mut root = match serde_json::from_str::<Value>(&text) {
             Ok(Value::Object(map)) => map,
             Ok(_) => return PolicyDocument::opaque(text, "the document is not a JSON object"),
             Err(e) => {
@@ -82,8 +82,10 @@ impl PolicyDocument {
                 );
             }
         };
-        let (statements, is_list) = match root.get("Statement") {
-            Some(Value::Array(list)) => (list.iter().map(Statement::parse).collect(), true),
+        // The statements move out of the root (their place stays, as `null`):
+        // each keeps its own JSON, with no copy.
+        let (statements, is_list) = match root.get_mut("Statement").map(Value::take) {
+            Some(Value::Array(list)) => (list.into_iter().map(Statement::parse).collect(), true),
             Some(obj @ Value::Object(_)) => (vec![Statement::parse(obj)], false),
             Some(_) => {
                 return PolicyDocument::opaque(
@@ -120,17 +122,17 @@ impl PolicyDocument {
     /// Builds the document with `statements` in place of the original ones
     /// (compact JSON, other keys kept in place). `None` when the original could
     /// not be parsed: such a document is never rewritten.
-    pub fn with_statements(&self, statements: Vec<Value>) -> Option<String> {
+    pub fn with_statements(&self, mut statements: Vec<Value>) -> Option<String> {
         let root = self.root.as_ref()?;
+        let mut value = if !self.statement_is_list && statements.len() == 1 {
+            statements.pop()
+        } else {
+            Some(Value::Array(statements))
+        };
         let mut out = Map::with_capacity(root.len());
         for (k, v) in root {
             if k == "Statement" {
-                let value = if !self.statement_is_list && statements.len() == 1 {
-                    statements[0].clone()
-                } else {
-                    Value::Array(statements.clone())
-                };
-                out.insert(k.clone(), value);
+                out.insert(k.clone(), value.take().unwrap_or(Value::Null));
             } else {
                 out.insert(k.clone(), v.clone());
             }
@@ -140,22 +142,26 @@ impl PolicyDocument {
 }
 
 impl Statement {
-    fn parse(raw: &Value) -> Statement {
+    fn parse(raw: Value) -> Statement {
         let mut st = Statement {
-            raw: raw.clone(),
+            raw,
             sid: None,
             meaning: None,
             opaque_reason: None,
             single_action: false,
         };
-        match interpret(raw) {
+        match interpret(&st.raw) {
             Ok((sid, effect, grant, single)) => {
                 st.sid = sid;
                 st.meaning = Some((effect, grant));
                 st.single_action = single;
             }
             Err(reason) => {
-                st.sid = raw.get("Sid").and_then(Value::as_str).map(str::to_string);
+                st.sid = st
+                    .raw
+                    .get("Sid")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 st.opaque_reason = Some(reason);
             }
         }
