@@ -3,5 +3,6 @@
 //! over mutual TLS; and its certificate authority.
 
 pub mod ca;
+pub mod cli;
 pub mod server;
 pub mod store;
