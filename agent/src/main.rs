@@ -7,6 +7,18 @@ use clap::Parser;
 use whittle_agent::cli::{Cli, run};
 
 fn main() -> ExitCode {
+    // Logs to stderr; spans to OTEL_EXPORTER_OTLP_ENDPOINT when set. Needs no runtime
+    // (the exporter brings its own); dropping the guard at the end of main flushes.
+    let _telemetry = match whittle_proto::telemetry::init(
+        "whittle-agent",
+        whittle_proto::telemetry::TelemetrySettings::from_env(),
+    ) {
+        Ok(guard) => Some(guard),
+        Err(err) => {
+            eprintln!("warning: {err}; continuing without telemetry");
+            None
+        }
+    };
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

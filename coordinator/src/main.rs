@@ -89,6 +89,18 @@ struct IssueArgs {
 }
 
 fn main() -> ExitCode {
+    // Logs to stderr; spans to OTEL_EXPORTER_OTLP_ENDPOINT when set. Needs no runtime
+    // (the exporter brings its own); dropping the guard at the end of main flushes.
+    let _telemetry = match whittle_proto::telemetry::init(
+        "whittle-coordinator",
+        whittle_proto::telemetry::TelemetrySettings::from_env(),
+    ) {
+        Ok(guard) => Some(guard),
+        Err(err) => {
+            eprintln!("warning: {err}; continuing without telemetry");
+            None
+        }
+    };
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -152,12 +164,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Runs the server until SIGINT or SIGTERM, then drains the calls in flight.
 fn serve(config: &std::path::Path) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let config = Config::load(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -10,9 +10,12 @@
 //! - [`identity`]: who a certificate speaks for (an account's agent, an operator
 //!   with a role, the coordinator), carried in a URI SAN.
 //! - [`tls`]: rustls configurations for mutual TLS and reading the peer identity.
+//! - [`telemetry`]: logs and traces for the binaries (`tracing`, OTLP export when
+//!   configured) and the W3C trace context carried in gRPC metadata.
 
 pub mod convert;
 pub mod identity;
+pub mod telemetry;
 pub mod tls;
 
 /// Generated code of `whittle.types.v1`: domain messages shared by both protocols.
