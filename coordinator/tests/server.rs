@@ -369,3 +369,37 @@ async fn a_new_connection_replaces_the_old_one_and_hello_must_come_first() {
     assert!(err.message().contains("hello"), "{err:?}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_the_coordinator_cannot_reproduce_is_not_approved() {
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    let mut agent = server
+        .agent(&fx, &fx.agent_cert(A), hello(A, 0, false))
+        .await
+        .unwrap();
+    agent.expect().await; // welcome
+    let mut forged = plan(A, "app", "fp-1", 4);
+    forged.fingerprint = "0000000000000000ffffffffffffffff".into();
+    agent.report("p1", ReportBody::Plan(Box::new(forged))).await;
+    let op = fx.operator_cert("otto", OperatorRole::Operator);
+    let mut admin = server.admin(&fx, &op).await;
+    let decisions = admin
+        .approve(admin_pb::ApproveRequest {
+            account_id: A.into(),
+            role_names: vec!["app".into()],
+            all_removable: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .decisions;
+    assert_eq!(decisions.len(), 1);
+    assert!(decisions[0].decision_id.is_empty(), "no decision was made");
+    assert!(
+        decisions[0].detail.contains("recomputing the plan"),
+        "{}",
+        decisions[0].detail
+    );
+    server.stop().await;
+}

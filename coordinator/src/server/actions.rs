@@ -8,7 +8,7 @@ use whittle_proto::convert::AccountRollback;
 use super::admin::account;
 use super::auth::ServerError;
 use super::{Shared, deliver, wire};
-use crate::store::{NewDecision, NewRollback, RollbackState};
+use crate::store::{NewDecision, NewRollback, RollbackState, StoredPlan};
 
 /// Pushes the current rules to every connected agent; returns how many got them.
 pub(super) async fn push_rules(shared: &Shared) -> Result<usize, ServerError> {
@@ -60,6 +60,11 @@ pub(super) async fn approve(
             ));
             continue;
         };
+        if let Some(why) = recompute_mismatch(plan) {
+            refused += 1;
+            out.push(refused_decision(&account_id, &role_name, &why));
+            continue;
+        }
         let new = NewDecision {
             account_id: account_id.clone(),
             role_name: role_name.clone(),
@@ -86,6 +91,31 @@ pub(super) async fn approve(
         }
     }
     Ok((out, format!("ok: {made} decisions, {refused} refused")))
+}
+
+/// Recomputes the plan from the inputs the agent reported; `Some(reason)` when
+/// the result is not the plan that was reported (an approval must name a plan
+/// the coordinator can reproduce).
+fn recompute_mismatch(plan: &StoredPlan) -> Option<String> {
+    let summary = match wire::plan_summary(plan.clone()) {
+        Ok(s) => s,
+        Err(e) => return Some(format!("the reported plan cannot be read: {e}")),
+    };
+    let catalogue = whittle_policy::Catalogue::embedded();
+    match summary.inputs.plan(catalogue) {
+        Ok(p) if p.fingerprint == plan.fingerprint => None,
+        Ok(_) if plan.catalogue_version != catalogue.version() => Some(format!(
+            "the plan was made with action catalogue {}, the coordinator has {}: it cannot \
+             reproduce it; update one of them",
+            plan.catalogue_version,
+            catalogue.version()
+        )),
+        Ok(p) => Some(format!(
+            "recomputing the plan from its reported inputs gives fingerprint {}, not {}: refused",
+            p.fingerprint, plan.fingerprint
+        )),
+        Err(e) => Some(format!("the reported plan's settings are invalid: {e}")),
+    }
 }
 
 fn refused_decision(account_id: &str, role_name: &str, why: &str) -> pb::Decision {

@@ -262,42 +262,66 @@ pub fn inventory(roles: u32, granted: u64, removable: u64) -> ReportBody {
     })
 }
 
-/// A plan of `role` that removes `removable` actions, fingerprinted `fp`.
+/// The fixed time the harness's plans are made for.
+fn plan_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap()
+}
+
+/// The inputs of the harness's plan of `role`: a role with no policies.
+fn plan_inputs(account: &str, role: &str) -> PlanInputs {
+    let now = plan_time();
+    PlanInputs {
+        role: Role {
+            arn: arn(account, role),
+            role_id: format!("AROA{}", role.to_uppercase()),
+            name: role.into(),
+            path: "/".into(),
+            create_date: now,
+            tags: BTreeMap::new(),
+            permissions_boundary: None,
+            last_used: None,
+            inline_policies: BTreeMap::new(),
+            attached_policies: Vec::new(),
+        },
+        managed: BTreeMap::new(),
+        usage: None,
+        settings: Settings::default(),
+        now,
+    }
+}
+
+/// The real fingerprint of the harness's plan of `role` (the coordinator
+/// recomputes it before an approval).
+pub fn fingerprint(account: &str, role: &str) -> String {
+    let inputs = plan_inputs(account, role);
+    inputs
+        .plan(whittle_policy::Catalogue::embedded())
+        .unwrap()
+        .fingerprint
+}
+
+/// A plan of `role` that says it removes `removable` actions; `fp` names it in
+/// the state fingerprint (`state-<fp>`). Its fingerprint is the real one.
 pub fn plan(account: &str, role: &str, fp: &str, removable: u32) -> PlanSummary {
-    let now: DateTime<Utc> = Utc::now();
-    let role_value = Role {
-        arn: arn(account, role),
-        role_id: format!("AROA{}", role.to_uppercase()),
-        name: role.into(),
-        path: "/".into(),
-        create_date: now,
-        tags: BTreeMap::new(),
-        permissions_boundary: None,
-        last_used: None,
-        inline_policies: BTreeMap::new(),
-        attached_policies: Vec::new(),
-    };
+    let inputs = plan_inputs(account, role);
+    let real = inputs.plan(whittle_policy::Catalogue::embedded()).unwrap();
     PlanSummary {
-        role_arn: role_value.arn.clone(),
-        role_id: role_value.role_id.clone(),
+        role_arn: inputs.role.arn.clone(),
+        role_id: inputs.role.role_id.clone(),
         role_name: role.into(),
-        fingerprint: fp.into(),
+        fingerprint: real.fingerprint,
         state_fingerprint: format!("state-{fp}"),
-        catalogue_version: "test".into(),
-        planned_at: now,
+        catalogue_version: real.catalogue_version,
+        planned_at: inputs.now,
         skipped: None,
         removable,
         kept: 2,
         before: RoleState::default(),
         after: RoleState::default(),
         report_json: "{}".into(),
-        inputs: PlanInputs {
-            role: role_value,
-            managed: BTreeMap::new(),
-            usage: None,
-            settings: Settings::default(),
-            now,
-        },
+        inputs,
     }
 }
 
@@ -311,7 +335,11 @@ pub fn change(account: &str, role: &str, fp: &str, state: ChangeState) -> Change
             role_arn: arn(account, role),
             role_id: format!("AROA{}", role.to_uppercase()),
             role_name: role.into(),
-            plan_fingerprint: Some(fp.into()),
+            // The plan this change carries out: the harness's plan of the role.
+            plan_fingerprint: Some({
+                let _ = fp;
+                fingerprint(account, role)
+            }),
             before: RoleState::default(),
             after: RoleState::default(),
             diff: Diff::default(),
