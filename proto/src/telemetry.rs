@@ -363,6 +363,17 @@ pub fn extract_context(metadata: &MetadataMap) -> opentelemetry::Context {
     TraceContextPropagator::new().extract(&MetadataExtractor(metadata))
 }
 
+/// The span of one incoming RPC, child of the caller's trace when the request
+/// carries one: `tonic::transport::Server::builder().trace_fn(rpc_span)`.
+pub fn rpc_span(request: &tonic::codegen::http::Request<()>) -> tracing::Span {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let span = tracing::info_span!("rpc", rpc.path = %request.uri().path());
+    let metadata = MetadataMap::from_headers(request.headers().clone());
+    // Fails only when no OpenTelemetry layer is installed: then there is no trace to join.
+    let _ = span.set_parent(extract_context(&metadata));
+    span
+}
+
 /// A tonic interceptor that injects the current span's trace context into every
 /// request: `AgentClient::with_interceptor(channel, propagate)`. Never fails.
 #[allow(clippy::result_large_err)] // The signature tonic's `Interceptor` requires.

@@ -246,3 +246,29 @@ async fn spans_reach_the_collector_and_dropping_the_guard_flushes_them() {
     assert_eq!(service, Some(Value::StringValue("whittle-test".to_owned())));
     serving.abort();
 }
+
+#[test]
+fn an_incoming_rpc_span_joins_the_callers_trace() {
+    let (subscriber, provider, exporter) = recording();
+    tracing::subscriber::with_default(subscriber, || {
+        let mut metadata = MetadataMap::new();
+        {
+            let call = tracing::info_span!("client_call");
+            let _entered = call.enter();
+            inject_context(&mut metadata);
+        }
+        let mut request = tonic::codegen::http::Request::builder()
+            .uri("/whittle.admin.v1.AdminService/ListAccounts")
+            .body(())
+            .unwrap();
+        *request.headers_mut() = metadata.into_headers();
+        let span = telemetry::rpc_span(&request);
+        drop(span.enter());
+    });
+    provider.force_flush().unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    let call = span_named(&spans, "client_call");
+    let rpc = span_named(&spans, "rpc");
+    assert_eq!(rpc.span_context.trace_id(), call.span_context.trace_id());
+    assert_eq!(rpc.parent_span_id, call.span_context.span_id());
+}

@@ -42,7 +42,9 @@ pub(super) async fn run(
     state: &mut LinkState,
 ) -> Result<(), LinkError> {
     let channel = dial(settings).await?;
-    let mut client = AgentServiceClient::new(channel);
+    // The stream carries the trace context of the span that opens it.
+    let mut client =
+        AgentServiceClient::with_interceptor(channel, whittle_proto::telemetry::propagate);
     let (tx, rx) = mpsc::channel::<pb::AgentMessage>(64);
     let mut out = Outbox {
         tx,

@@ -139,6 +139,7 @@ impl Coordinator {
             fleet.close_all();
         };
         let router = Server::builder()
+            .trace_fn(whittle_proto::telemetry::rpc_span)
             .tls_config(tls)?
             .add_service(agents)
             .add_service(admin);
