@@ -238,6 +238,8 @@ impl Reader {
             .blocking(move |s| s.ingest_report(&account, &id, &stored, now))
             .await?;
         if let Some(change) = change {
+            // The agent's journal holds a change now: rollbacks go to it, not to history.
+            self.shared.fleet.journal_not_empty(&self.account_id);
             self.advance_decisions(&change).await?;
         }
         let ack = CoordinatorMessage::Ack { report_id };

@@ -96,6 +96,13 @@ impl Fleet {
         lock(&self.links).get(account_id).map(|l| l.journal_empty)
     }
 
+    /// Records that the connected agent's journal holds changes (it reported one).
+    pub fn journal_not_empty(&self, account_id: &str) {
+        if let Some(link) = lock(&self.links).get_mut(account_id) {
+            link.journal_empty = false;
+        }
+    }
+
     /// The account's stream, if its agent is connected.
     pub fn sender(&self, account_id: &str) -> Option<Outbound> {
         lock(&self.links).get(account_id).map(|l| l.tx.clone())
