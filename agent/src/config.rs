@@ -94,10 +94,7 @@ impl Config {
     }
 }
 
-/// Twelve ASCII digits.
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
+pub use whittle_proto::convert::is_account_id;
 
 #[cfg(test)]
 mod tests {

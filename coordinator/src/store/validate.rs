@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 /// An AWS account id: exactly 12 ASCII digits.
 pub(super) fn account_id(value: &str) -> Result<(), StoreError> {
-    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+    if whittle_proto::identity::validate_account_id(value).is_ok() {
         return Ok(());
     }
     Err(invalid("account id", value, "expected 12 digits"))

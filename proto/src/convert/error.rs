@@ -138,7 +138,7 @@ pub(crate) fn opt_time(
 
 /// Whether `s` is an AWS account id: exactly 12 ASCII digits.
 pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+    crate::identity::validate_account_id(s).is_ok()
 }
 
 pub(crate) fn account_id(
