@@ -3,6 +3,7 @@
 //! ```toml
 //! account_id = "111122223333"
 //! data_dir = "/var/lib/whittle"
+//! iam_writes_per_second = 3
 //!
 //! [planning]
 //! unused_days = 90
@@ -16,6 +17,8 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use whittle_aws::WriteRate;
+use whittle_aws::rate::WriteRateError;
 use whittle_policy::Settings;
 
 /// A problem with the configuration.
@@ -30,6 +33,11 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("{}: account_id {value:?} is not a 12-digit AWS account id", path.display())]
     AccountId { path: PathBuf, value: String },
+    #[error("{}: iam_writes_per_second: {source}", path.display())]
+    WriteRate {
+        path: PathBuf,
+        source: WriteRateError,
+    },
     #[error("{}: [planning] {source}", path.display())]
     Planning {
         path: PathBuf,
@@ -42,6 +50,7 @@ pub enum ConfigError {
 struct RawConfig {
     account_id: Option<String>,
     data_dir: Option<PathBuf>,
+    iam_writes_per_second: Option<f64>,
     #[serde(default)]
     planning: Settings,
 }
@@ -53,6 +62,8 @@ pub struct Config {
     pub account_id: Option<String>,
     /// Where the journal (and a simulated account) live.
     pub data_dir: Option<PathBuf>,
+    /// How many IAM writes may start per second in this account (default 3).
+    pub iam_writes_per_second: WriteRate,
     pub planning: Settings,
 }
 
@@ -80,6 +91,13 @@ impl Config {
                 value: a.clone(),
             });
         }
+        let iam_writes_per_second = match raw.iam_writes_per_second {
+            Some(v) => WriteRate::new(v).map_err(|source| ConfigError::WriteRate {
+                path: path.to_path_buf(),
+                source,
+            })?,
+            None => WriteRate::default(),
+        };
         raw.planning
             .validate()
             .map_err(|source| ConfigError::Planning {
@@ -89,6 +107,7 @@ impl Config {
         Ok(Config {
             account_id: raw.account_id,
             data_dir: raw.data_dir,
+            iam_writes_per_second,
             planning: raw.planning,
         })
     }
@@ -106,6 +125,34 @@ mod tests {
         let c = Config::load(&path).unwrap();
         assert_eq!(c.account_id.as_deref(), Some("111122223333"));
         assert_eq!(c.planning.unused_days, 90);
+        assert_eq!(c.iam_writes_per_second.per_second(), 3.0);
+    }
+
+    #[test]
+    fn the_iam_write_rate_defaults_to_three_and_is_validated() {
+        let p = Path::new("agent.toml");
+        let c = Config::parse("", p).unwrap();
+        assert_eq!(c.iam_writes_per_second, WriteRate::DEFAULT);
+        assert_eq!(Config::default().iam_writes_per_second.per_second(), 3.0);
+        let c = Config::parse("iam_writes_per_second = 10", p).unwrap();
+        assert_eq!(c.iam_writes_per_second.per_second(), 10.0);
+        let c = Config::parse("iam_writes_per_second = 0.5", p).unwrap();
+        assert_eq!(c.iam_writes_per_second.per_second(), 0.5);
+        for bad in ["0", "-2", "250", "nan"] {
+            let e = Config::parse(&format!("iam_writes_per_second = {bad}"), p)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("agent.toml")
+                    && e.contains("iam_writes_per_second")
+                    && e.to_lowercase().contains(bad),
+                "{e}"
+            );
+        }
+        let e = Config::parse("iam_writes_per_second = \"fast\"", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("iam_writes_per_second"), "{e}");
     }
 
     /// The agent's own IAM policy grants every action the agent calls.

@@ -19,9 +19,12 @@ fn agent(data: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_whittle-agent"));
     cmd.args(&args[..1]).arg("--data-dir").arg(data);
     if args[0] != "history" {
+        // The highest write rate: these tests check what changes, not how
+        // fast; at the default of 3/s the writes below would take seconds.
         cmd.arg("--simulate")
             .arg(&sim)
-            .args(["--now", "2026-11-20T12:00:00Z"]);
+            .args(["--now", "2026-11-20T12:00:00Z"])
+            .args(["--iam-writes-per-second", "100"]);
     }
     cmd.args(&args[1..]).output().unwrap()
 }
@@ -171,4 +174,38 @@ fn rollback_and_history_explain_what_is_missing() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("no applied change to roll back"));
     let out = agent(tmp.path(), &["apply"]);
     assert!(!out.status.success(), "apply needs --role or --all");
+}
+
+#[test]
+fn a_bad_iam_write_rate_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_whittle-agent"))
+        .args([
+            "apply",
+            "--all",
+            "--iam-writes-per-second",
+            "0",
+            "--simulate",
+        ])
+        .arg(example())
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--iam-writes-per-second") && err.contains("IAM write rate 0"),
+        "{err}"
+    );
+
+    let config = tmp.path().join("agent.toml");
+    std::fs::write(&config, "iam_writes_per_second = 500\n").unwrap();
+    let out = agent(tmp.path(), &["plan", "--config", config.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("agent.toml") && err.contains("iam_writes_per_second") && err.contains("500"),
+        "{err}"
+    );
 }

@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
-use whittle_aws::{AccessAdvisor, Iam, PollPolicy, RetryPolicy, Retrying, SdkAws, SimAccount, Sts};
+use whittle_aws::{
+    AccessAdvisor, Iam, PollPolicy, RateLimited, RetryPolicy, Retrying, SdkAws, SimAccount, Sts,
+    WriteRate,
+};
 use whittle_policy::Settings;
 
 use super::{AccountArgs, DecisionArgs};
@@ -68,12 +71,23 @@ impl AccountContext {
             .clone()
             .or(config.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from(".whittle"));
+        let rate = args
+            .iam_writes_per_second
+            .unwrap_or(config.iam_writes_per_second);
+        // One limiter per account, shared by every task of this command: IAM
+        // throttles the account as a whole.
         let (iam, advisor, sts, simulated, poll): Connection = match &args.simulate {
             Some(seed) => {
                 let dir = data_dir.join(SIMULATED);
                 seed_simulation(seed, &dir)?;
                 let sim = SimAccount::load(&dir)?;
-                let wrapped = Arc::new(Retrying::new(sim.clone(), RetryPolicy::default()));
+                // The limiter sits inside `Retrying`, so each attempt takes a
+                // slot: the retry of a throttled write is spaced like any other
+                // write, instead of adding to the load that throttled it.
+                let wrapped = Arc::new(Retrying::new(
+                    RateLimited::new(sim.clone(), rate),
+                    RetryPolicy::default(),
+                ));
                 (
                     wrapped.clone(),
                     wrapped.clone(),
@@ -83,7 +97,14 @@ impl AccountContext {
                 )
             }
             None => {
-                let sdk = Arc::new(SdkAws::from_env().await);
+                // The SDK adapter retries each request itself (each page of a
+                // list, with backoff), so the limiter can only sit outside it:
+                // every logical write waits for a slot, and a retry of a
+                // throttled write is spaced by the adapter's backoff (100 ms
+                // doubling, with jitter) rather than by a slot of its own.
+                // Moving the retries out of the adapter would cost the per-page
+                // retries of the lists.
+                let sdk = Arc::new(RateLimited::new(SdkAws::from_env().await, rate));
                 (sdk.clone(), sdk.clone(), sdk, None, PollPolicy::default())
             }
         };
@@ -160,6 +181,14 @@ impl AccountContext {
     }
 }
 
+/// `--iam-writes-per-second`: a number of writes per second, validated.
+pub(crate) fn parse_write_rate(text: &str) -> Result<WriteRate, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of writes per second"))?;
+    WriteRate::new(value).map_err(|e| e.to_string())
+}
+
 /// The role name in an assumed-role ARN (`arn:aws:sts::1:assumed-role/NAME/session`).
 fn own_role(caller_arn: &str) -> Option<String> {
     let resource = caller_arn.split(':').nth(5)?;
@@ -204,7 +233,17 @@ fn seed_simulation(seed: &Path, dir: &Path) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::own_role;
+    use super::{own_role, parse_write_rate};
+
+    #[test]
+    fn the_write_rate_flag_is_validated() {
+        assert_eq!(parse_write_rate("5").unwrap().per_second(), 5.0);
+        assert_eq!(parse_write_rate("0.25").unwrap().per_second(), 0.25);
+        for bad in ["0", "-1", "101", "fast"] {
+            let e = parse_write_rate(bad).unwrap_err();
+            assert!(e.contains(bad), "{e}");
+        }
+    }
 
     #[test]
     fn the_agent_role_comes_from_the_caller_arn() {

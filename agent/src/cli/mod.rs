@@ -65,6 +65,11 @@ pub struct AccountArgs {
     /// in the data directory between commands.
     #[arg(long, value_name = "DIR")]
     pub simulate: Option<PathBuf>,
+    /// Most IAM writes started per second in this account, above 0 and at
+    /// most 100; applies to apply, rollback and run [default: 3, or
+    /// iam_writes_per_second in the config file].
+    #[arg(long, value_name = "N", value_parser = account::parse_write_rate)]
+    pub iam_writes_per_second: Option<whittle_aws::WriteRate>,
 }
 
 /// Settings of the unused-permission decision; they override the config file.
