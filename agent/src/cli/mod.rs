@@ -6,6 +6,7 @@ mod history;
 mod plan;
 mod rollback;
 mod run;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Run the agent: keep the link to the coordinator and carry out its directives.
     Run(Box<run::RunArgs>),
+    /// Simulated accounts for demos and scale runs.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// How a command prints its result.
@@ -133,6 +136,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Rollback(args) => rollback::run(&args).await,
             Command::History(args) => history::run(&args).await,
             Command::Run(args) => run::run(&args).await,
+            Command::Simulate(args) => simulate::run(&args),
         }
     })
 }

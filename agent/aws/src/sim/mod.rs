@@ -23,6 +23,7 @@
 mod advisor;
 mod clock;
 mod faults;
+pub mod generate;
 mod impls;
 mod load;
 mod policies;
