@@ -14,7 +14,8 @@ use whittle_agent::link::{RuleStore, planning, run_link};
 use whittle_policy::change::{ChangeKind, ChangeRecord, ChangeState};
 use whittle_proto::convert::{
     AgentMessage, ApplyDecision, CoordinatorMessage, Directive, DirectiveAction, DirectiveOutcome,
-    ExclusionRule, ExclusionRules, ReportBody, RollbackOrder, RollbackTarget, Selector, Welcome,
+    ExclusionRule, ExclusionRules, Refusal, ReportBody, RollbackOrder, RollbackTarget, Selector,
+    Welcome,
 };
 
 /// Starts the link and answers its Hello; returns the stream and the Hello's
@@ -48,6 +49,7 @@ fn directive(id: &str, action: DirectiveAction) -> CoordinatorMessage {
     CoordinatorMessage::Directive(Directive {
         directive_id: id.into(),
         action,
+        trace_context: Default::default(),
     })
 }
 
@@ -81,6 +83,8 @@ async fn decision(w: &World, role: &str) -> DirectiveAction {
         role_arn: plan.role_arn.clone(),
         plan_fingerprint: plan.fingerprint.clone(),
         state_fingerprint: plan.state_fingerprint.clone(),
+        announced_removals: Vec::new(),
+        unused_days: None,
     })
 }
 
@@ -124,9 +128,86 @@ async fn exclusion_rules_are_persisted_and_refuse_a_later_apply_of_a_covered_rol
     let (changes, outcome) = answer(&mut conn).await;
     assert_eq!(outcome.directive_id, "d-apply");
     assert!(!outcome.ok, "a covered role must be refused");
+    assert_eq!(
+        outcome.refusal,
+        Some(Refusal::Excluded),
+        "{}",
+        outcome.message
+    );
     assert!(outcome.message.contains("rule-1"), "{}", outcome.message);
     assert!(changes.is_empty() && outcome.change_ids.is_empty());
     assert!(w.state("ci-deployer").await.same_as(&before));
+    link.abort();
+}
+
+/// The actions a plan removes, from its report.
+fn removals(plan: &whittle_policy::RolePlan) -> Vec<String> {
+    let report = plan.report(
+        whittle_policy::Catalogue::embedded(),
+        &whittle_policy::Settings::default(),
+    );
+    let mut all: Vec<String> = report.removable.into_iter().map(|d| d.action).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+#[tokio::test]
+async fn an_apply_that_would_remove_more_than_announced_is_refused_and_the_plan_reported() {
+    let w = World::new();
+    let mut coordinator = Coordinator::start().await;
+    let (mut conn, _, link) = connected(&w, &mut coordinator).await;
+    let before = w.state("ci-deployer").await;
+    let plan = w.plan("ci-deployer").await;
+    let all = removals(&plan);
+    assert!(all.len() > 1, "the example role removes several actions");
+    let DirectiveAction::Apply(mut apply) = decision(&w, "ci-deployer").await else {
+        unreachable!()
+    };
+    // Only one action was announced; the plan removes more now.
+    apply.announced_removals = vec![all[0].clone()];
+    conn.send(directive("d-grew", DirectiveAction::Apply(apply.clone())))
+        .await;
+    // The last plan reported before the outcome is the role's fresh one.
+    let mut reported_plan = None;
+    let outcome = loop {
+        match conn.recv().await {
+            AgentMessage::Report(r) => {
+                if let ReportBody::Plan(p) = r.body {
+                    reported_plan = Some(*p);
+                }
+                conn.send(CoordinatorMessage::Ack {
+                    report_id: r.report_id,
+                })
+                .await;
+            }
+            AgentMessage::Outcome(o) => break o,
+            AgentMessage::Hello(_) => panic!("a second Hello on one stream"),
+        }
+    };
+    assert!(!outcome.ok);
+    assert_eq!(
+        outcome.refusal,
+        Some(Refusal::PlanGrew),
+        "{}",
+        outcome.message
+    );
+    assert!(outcome.message.contains(&all[1]), "{}", outcome.message);
+    assert!(outcome.change_ids.is_empty());
+    let reported = reported_plan.expect("the fresh plan is reported before the outcome");
+    assert_eq!(reported.role_name, "ci-deployer");
+    assert!(
+        w.state("ci-deployer").await.same_as(&before),
+        "nothing was removed"
+    );
+
+    // Announcing every action the plan removes lets the same decision through.
+    apply.announced_removals = all;
+    conn.send(directive("d-all", DirectiveAction::Apply(apply)))
+        .await;
+    let (changes, outcome) = answer(&mut conn).await;
+    assert!(outcome.ok, "{}", outcome.message);
+    assert_eq!(changes.len(), 1);
     link.abort();
 }
 
@@ -228,6 +309,7 @@ async fn the_action_patterns_of_a_rule_are_kept_by_an_apply() {
         &ExclusionRules::default(),
         "ci-deployer",
         now,
+        None,
     )
     .await
     .unwrap();
@@ -251,7 +333,7 @@ async fn the_action_patterns_of_a_rule_are_kept_by_an_apply() {
             created_at: now,
         }],
     };
-    let ruled = planning::plan_role(&link_account, &rules, "ci-deployer", now)
+    let ruled = planning::plan_role(&link_account, &rules, "ci-deployer", now, None)
         .await
         .unwrap();
     assert!(!removable(&ruled.summary.report_json).contains(&kept));

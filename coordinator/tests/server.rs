@@ -125,6 +125,7 @@ async fn an_approval_reaches_the_agent_and_its_change_finishes_the_decision() {
     let mut admin = server.admin(&fx, &op).await;
     let decisions = admin
         .approve(admin_pb::ApproveRequest {
+            not_before: None,
             account_id: A.into(),
             role_names: vec![],
             all_removable: true,
@@ -165,6 +166,7 @@ async fn an_approval_reaches_the_agent_and_its_change_finishes_the_decision() {
     // The outcome arriving later changes nothing.
     agent
         .send(AgentMessage::Outcome(DirectiveOutcome {
+            refusal: None,
             directive_id: directive.directive_id.clone(),
             ok: true,
             message: "applied".into(),
@@ -286,6 +288,7 @@ async fn a_rollback_is_queued_then_sent_and_restored_from_history_for_an_empty_j
     }
     agent
         .send(AgentMessage::Outcome(DirectiveOutcome {
+            refusal: None,
             directive_id: directive.directive_id.clone(),
             ok: true,
             message: "restored".into(),
@@ -386,6 +389,7 @@ async fn a_plan_the_coordinator_cannot_reproduce_is_not_approved() {
     let mut admin = server.admin(&fx, &op).await;
     let decisions = admin
         .approve(admin_pb::ApproveRequest {
+            not_before: None,
             account_id: A.into(),
             role_names: vec!["app".into()],
             all_removable: false,

@@ -101,6 +101,7 @@ async fn a_viewer_cannot_approve_and_the_denial_is_audited() {
     let mut admin = server.admin(&fx, &viewer).await;
     let err = admin
         .approve(admin_pb::ApproveRequest {
+            not_before: None,
             account_id: A.into(),
             role_names: vec!["app".into()],
             all_removable: false,
@@ -168,6 +169,7 @@ async fn a_restart_keeps_rules_decisions_history_and_audit() {
         .unwrap();
     let decisions = admin
         .approve(admin_pb::ApproveRequest {
+            not_before: None,
             account_id: A.into(),
             role_names: vec!["app".into()],
             all_removable: false,

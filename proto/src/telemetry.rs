@@ -363,6 +363,34 @@ pub fn extract_context(metadata: &MetadataMap) -> opentelemetry::Context {
     TraceContextPropagator::new().extract(&MetadataExtractor(metadata))
 }
 
+/// The current span's trace context as W3C `traceparent` (and `tracestate`) entries, to
+/// carry inside a message (a directive on a long-lived stream, whose metadata was sent
+/// once, when it opened). Empty when the span carries no trace context.
+pub fn inject_map() -> std::collections::BTreeMap<String, String> {
+    let cx = tracing::Span::current().context();
+    let mut map = std::collections::HashMap::new();
+    TraceContextPropagator::new().inject_context(&cx, &mut map);
+    map.into_iter().collect()
+}
+
+/// The trace context in `map` (see [`inject_map`]); an empty context when there is
+/// none, or it is malformed.
+pub fn extract_map(map: &std::collections::BTreeMap<String, String>) -> opentelemetry::Context {
+    let map: std::collections::HashMap<String, String> =
+        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    TraceContextPropagator::new().extract(&map)
+}
+
+/// Makes `span` a child of the trace in `map` (see [`inject_map`]); nothing when the map
+/// holds no trace context or no OpenTelemetry layer is installed.
+pub fn join_trace(span: &tracing::Span, map: &std::collections::BTreeMap<String, String>) {
+    if map.is_empty() {
+        return;
+    }
+    // Fails only when no OpenTelemetry layer is installed: then there is no trace to join.
+    let _ = span.set_parent(extract_map(map));
+}
+
 /// The span of one incoming RPC, child of the caller's trace when the request
 /// carries one: `tonic::transport::Server::builder().trace_fn(rpc_span)`.
 pub fn rpc_span(request: &tonic::codegen::http::Request<()>) -> tracing::Span {

@@ -120,10 +120,22 @@ fn bad_agent_messages_fail_to_convert_naming_the_field() {
             "01KAE5Z0B8X3W4T7Q9M2N6P1RA".into(),
             "01KAE5Z0B8X3W4T7Q9M2N6P1R".into(),
         ],
+        refusal: 0,
     };
     assert_eq!(
         error::<DirectiveOutcome, _>(outcome),
         r#"DirectiveOutcome.change_ids[1]: change id "01KAE5Z0B8X3W4T7Q9M2N6P1R" is not a valid ulid: it has 25 characters, a ulid has 26"#
+    );
+    let outcome = agent::v1::DirectiveOutcome {
+        directive_id: "d-1".into(),
+        ok: false,
+        message: String::new(),
+        change_ids: Vec::new(),
+        refusal: 9,
+    };
+    assert_eq!(
+        error::<DirectiveOutcome, _>(outcome),
+        "DirectiveOutcome.refusal: 9 is not a known Refusal value"
     );
 }
 
@@ -134,6 +146,7 @@ fn bad_directives_fail_to_convert_naming_the_field() {
         kind: Some(Kind::Directive(agent::v1::Directive {
             directive_id: "d-1".into(),
             action,
+            trace_context: Default::default(),
         })),
     };
     assert_eq!(
@@ -146,10 +159,30 @@ fn bad_directives_fail_to_convert_naming_the_field() {
         role_arn: "arn:aws:iam::111122223333:role/app".into(),
         plan_fingerprint: "f".into(),
         state_fingerprint: String::new(),
+        announced_removals: Vec::new(),
+        unused_days: None,
     };
     assert_eq!(
-        error::<CoordinatorMessage, _>(directive(Some(Action::Apply(apply)))),
+        error::<CoordinatorMessage, _>(directive(Some(Action::Apply(apply.clone())))),
         "CoordinatorMessage.directive.apply.state_fingerprint: must not be empty"
+    );
+    let announced = agent::v1::ApplyDecision {
+        state_fingerprint: "s".into(),
+        announced_removals: vec!["s3:GetObject".into(), "GetObject".into()],
+        ..apply.clone()
+    };
+    assert_eq!(
+        error::<CoordinatorMessage, _>(directive(Some(Action::Apply(announced)))),
+        r#"CoordinatorMessage.directive.apply.announced_removals[1]: "GetObject" is not a service:Action name"#
+    );
+    let zero_days = agent::v1::ApplyDecision {
+        state_fingerprint: "s".into(),
+        unused_days: Some(0),
+        ..apply
+    };
+    assert_eq!(
+        error::<CoordinatorMessage, _>(directive(Some(Action::Apply(zero_days)))),
+        "CoordinatorMessage.directive.apply.unused_days: must be at least 1"
     );
     let rollback = |target| agent::v1::RollbackRequest {
         request_id: "rb-1".into(),

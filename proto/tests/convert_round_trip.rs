@@ -346,7 +346,17 @@ fn agent_messages_convert_both_ways() {
         ok: true,
         message: "applied".into(),
         change_ids: vec![change_id("01KAE5Z0B8X3W4T7Q9M2N6P1RA")],
+        refusal: None,
     }));
+    for refusal in [Refusal::Excluded, Refusal::PlanGrew] {
+        round_trip::<_, agent::v1::AgentMessage>(AgentMessage::Outcome(DirectiveOutcome {
+            directive_id: "d-2".into(),
+            ok: false,
+            message: "refused".into(),
+            change_ids: Vec::new(),
+            refusal: Some(refusal),
+        }));
+    }
 }
 
 #[test]
@@ -360,6 +370,8 @@ fn coordinator_messages_convert_both_ways() {
             role_arn: plan.role_arn.clone(),
             plan_fingerprint: plan.fingerprint.clone(),
             state_fingerprint: plan.state_fingerprint.clone(),
+            announced_removals: vec!["s3:GetObject".into(), "sqs:SendMessage".into()],
+            unused_days: Some(30),
         }),
         DirectiveAction::Rollback(RollbackOrder {
             request_id: "rb-1".into(),
@@ -377,9 +389,19 @@ fn coordinator_messages_convert_both_ways() {
         },
     ];
     for (i, action) in actions.into_iter().enumerate() {
+        let trace_context = if i % 2 == 0 {
+            Default::default()
+        } else {
+            [(
+                "traceparent".to_string(),
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string(),
+            )]
+            .into()
+        };
         let directive = Directive {
             directive_id: format!("d-{i}"),
             action,
+            trace_context,
         };
         round_trip::<_, agent::v1::CoordinatorMessage>(CoordinatorMessage::Directive(directive));
     }

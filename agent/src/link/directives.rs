@@ -1,34 +1,51 @@
 //! Carrying out the coordinator's directives; each ends in an outcome with the
 //! directive's id, and the changes it made are journaled (and so reported).
 
+use tracing::Instrument as _;
 use whittle_proto::convert::{
-    ApplyDecision, Directive, DirectiveAction, DirectiveOutcome, ExclusionRules, RollbackOrder,
-    RollbackTarget,
+    ApplyDecision, Directive, DirectiveAction, DirectiveOutcome, ExclusionRules, PlanSummary,
+    Refusal, RollbackOrder, RollbackTarget,
 };
 
 use super::{LinkAccount, RuleStore, planning};
 use crate::engine::{Applied, EngineError, RolledBack};
 use crate::journal::{ChangeId, ChangeRecord};
 
+/// What carrying out a directive came to: the outcome, and a fresh plan of the role
+/// to report first when the outcome says the plan grew (so the coordinator announces
+/// what the agent sees).
+pub(super) struct Carried {
+    pub outcome: DirectiveOutcome,
+    pub plan: Option<PlanSummary>,
+}
+
 /// Carries out `directive`; never fails, a failure is an outcome with `ok: false`.
 pub(super) async fn carry_out(
     account: &LinkAccount,
     rules: &RuleStore,
     directive: Directive,
-) -> DirectiveOutcome {
+) -> Carried {
     let Directive {
         directive_id,
         action,
+        trace_context,
     } = directive;
-    let done = match action {
-        DirectiveAction::Rules(new) => store_rules(rules, new),
-        DirectiveAction::Apply(decision) => apply(account, rules, &decision).await,
-        DirectiveAction::Rollback(order) => rollback(account, &order).await,
-        DirectiveAction::Restore {
-            request_id,
-            changes,
-        } => restore(account, &request_id, &changes).await,
+    // The work joins the trace of the operator's call that caused it.
+    let span = tracing::info_span!("directive", directive_id = %directive_id);
+    whittle_proto::telemetry::join_trace(&span, &trace_context);
+    let work = async {
+        match action {
+            DirectiveAction::Rules(new) => store_rules(rules, new),
+            DirectiveAction::Apply(decision) => apply(account, rules, &decision).await,
+            DirectiveAction::Rollback(order) => rollback(account, &order).await,
+            DirectiveAction::Restore {
+                request_id,
+                changes,
+            } => restore(account, &request_id, &changes).await,
+        }
     };
+    let done = work.instrument(span.clone()).await;
+    let _entered = span.enter();
     if !done.changes.is_empty()
         && let Some(hook) = &account.after_change
     {
@@ -40,11 +57,15 @@ pub(super) async fn carry_out(
         message = %done.message,
         "directive carried out"
     );
-    DirectiveOutcome {
-        directive_id,
-        ok: done.ok,
-        message: done.message,
-        change_ids: done.changes,
+    Carried {
+        outcome: DirectiveOutcome {
+            directive_id,
+            ok: done.ok,
+            message: done.message,
+            change_ids: done.changes,
+            refusal: done.refusal,
+        },
+        plan: done.plan,
     }
 }
 
@@ -53,14 +74,35 @@ struct Done {
     ok: bool,
     message: String,
     changes: Vec<ChangeId>,
+    refusal: Option<Refusal>,
+    plan: Option<PlanSummary>,
 }
 
 impl Done {
+    fn ok(message: String, changes: Vec<ChangeId>) -> Done {
+        Done {
+            ok: true,
+            message,
+            changes,
+            refusal: None,
+            plan: None,
+        }
+    }
+
     fn refused(message: String) -> Done {
         Done {
             ok: false,
             message,
             changes: Vec::new(),
+            refusal: None,
+            plan: None,
+        }
+    }
+
+    fn refused_because(refusal: Refusal, message: String) -> Done {
+        Done {
+            refusal: Some(refusal),
+            ..Done::refused(message)
         }
     }
 }
@@ -68,31 +110,47 @@ impl Done {
 fn store_rules(store: &RuleStore, rules: ExclusionRules) -> Done {
     let offered = rules.version;
     match store.replace(rules) {
-        Ok(held) if held == offered => Done {
-            ok: true,
-            message: format!("exclusion rules version {held} stored"),
-            changes: Vec::new(),
-        },
-        Ok(held) => Done {
-            ok: true,
-            message: format!("exclusion rules version {offered} ignored: version {held} is newer"),
-            changes: Vec::new(),
-        },
+        Ok(held) if held == offered => {
+            Done::ok(format!("exclusion rules version {held} stored"), Vec::new())
+        }
+        Ok(held) => Done::ok(
+            format!("exclusion rules version {offered} ignored: version {held} is newer"),
+            Vec::new(),
+        ),
         Err(e) => Done::refused(e.to_string()),
     }
 }
 
 /// Re-plans the role live with the newest rules and applies that plan, unless a
-/// rule (or protection) now covers the role or its state changed since approval.
+/// rule (or protection) now covers the role, its state changed since approval, or
+/// the plan would remove an action that was not announced.
 async fn apply(account: &LinkAccount, rules: &RuleStore, decision: &ApplyDecision) -> Done {
     let role = &decision.role_name;
     let now = account.engine.now();
-    let planned = match planning::plan_role(account, &rules.current(), role, now).await {
+    let rules = rules.current();
+    let planned = match planning::plan_role(account, &rules, role, now, decision.unused_days).await
+    {
         Ok(p) => p,
         Err(e) => return Done::refused(format!("cannot plan role {role}: {e}")),
     };
     if let Some(reason) = planned.left_alone {
-        return Done::refused(format!("role {role} is left alone: {reason}"));
+        return Done::refused_because(
+            Refusal::Excluded,
+            format!("role {role} is left alone: {reason}"),
+        );
+    }
+    if let Some(extra) = unannounced(&planned.removals, &decision.announced_removals) {
+        return Done {
+            plan: Some(planned.summary),
+            ..Done::refused_because(
+                Refusal::PlanGrew,
+                format!(
+                    "role {role}: the plan now also removes {extra}, which decision {} did not \
+                     announce; it must be announced again",
+                    decision.decision_id
+                ),
+            )
+        };
     }
     if planned.plan.role_arn != decision.role_arn {
         return Done::refused(format!(
@@ -111,17 +169,39 @@ async fn apply(account: &LinkAccount, rules: &RuleStore, decision: &ApplyDecisio
         .apply_plan(&planned.plan, &account.protected)
         .await
     {
-        Ok(Applied::Changed(id)) => Done {
-            ok: true,
-            message: format!("decision {} applied to role {role}", decision.decision_id),
-            changes: vec![id],
-        },
-        Ok(Applied::NoChange) => Done {
-            ok: true,
-            message: format!("role {role}: the plan changes nothing now"),
-            changes: Vec::new(),
-        },
+        Ok(Applied::Changed(id)) => Done::ok(
+            format!(
+                "decision {} applied to role {role}: {} action(s) removed",
+                decision.decision_id,
+                planned.removals.len()
+            ),
+            vec![id],
+        ),
+        Ok(Applied::NoChange) => Done::ok(
+            format!("role {role}: the plan changes nothing now"),
+            Vec::new(),
+        ),
         Err(e) => failed(e),
+    }
+}
+
+/// The removals that were not announced, in words (`None` when there are none, or
+/// when nothing was announced: a decision from a coordinator that does not announce).
+fn unannounced(removals: &[String], announced: &[String]) -> Option<String> {
+    if announced.is_empty() {
+        return None;
+    }
+    let announced: std::collections::BTreeSet<String> =
+        announced.iter().map(|a| a.to_ascii_lowercase()).collect();
+    let extra: Vec<&str> = removals
+        .iter()
+        .filter(|r| !announced.contains(&r.to_ascii_lowercase()))
+        .map(String::as_str)
+        .collect();
+    match extra.len() {
+        0 => None,
+        n if n <= 5 => Some(extra.join(", ")),
+        n => Some(format!("{} and {} more", extra[..5].join(", "), n - 5)),
     }
 }
 
@@ -161,6 +241,8 @@ async fn rollback(account: &LinkAccount, order: &RollbackOrder) -> Done {
         ok: problems.is_empty(),
         message,
         changes,
+        refusal: None,
+        plan: None,
     }
 }
 
@@ -185,6 +267,8 @@ async fn restore(account: &LinkAccount, request_id: &str, changes: &[ChangeRecor
         ok: problems.is_empty(),
         message,
         changes: made,
+        refusal: None,
+        plan: None,
     }
 }
 
@@ -199,5 +283,7 @@ fn failed(e: EngineError) -> Done {
         ok: false,
         message: e.to_string(),
         changes,
+        refusal: None,
+        plan: None,
     }
 }

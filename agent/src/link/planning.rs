@@ -17,19 +17,26 @@ pub struct Planned {
     /// Set when the role is left alone as a whole (own role, service-linked, a
     /// rule), with the reason.
     pub left_alone: Option<String>,
+    /// The actions the plan removes (`service:Action`, as the catalogue spells them).
+    pub removals: Vec<String>,
 }
 
 /// Plans `name` with the rules' action patterns added to the exclusions; a role a
 /// rule covers as a whole (or a protected one) gets a plan that changes nothing.
+/// `unused_days` overrides the agent's setting (a campaign's).
 pub async fn plan_role(
     account: &LinkAccount,
     rules: &ExclusionRules,
     name: &str,
     now: DateTime<Utc>,
+    unused_days: Option<u32>,
 ) -> Result<Planned, PlanError> {
     let (role, managed) = inventory::read_role(account.iam.as_ref(), name).await?;
     let cover = coverage(rules, &account.account_id, &role, now);
     let mut settings = account.settings.clone();
+    if let Some(days) = unused_days {
+        settings.unused_days = days;
+    }
     settings.exclusions.extend(cover.actions);
     settings.exclusion_version = rules.version;
     let catalogue = Catalogue::embedded();
@@ -61,12 +68,16 @@ pub async fn plan_role(
         None => planner.plan_role(&role, &managed, usage.as_ref(), now),
     };
     let report = plan.report(catalogue, &settings);
+    let mut removals: Vec<String> = report.removable.iter().map(|d| d.action.clone()).collect();
+    removals.sort();
+    removals.dedup();
     let inputs = PlanInputs::for_role(role, &managed, usage, settings, now);
     let summary = PlanSummary::new(&plan, &report, inputs);
     Ok(Planned {
         plan,
         summary,
         left_alone,
+        removals,
     })
 }
 
@@ -86,7 +97,7 @@ pub async fn plan_account(
     let mut summaries = Vec::with_capacity(names.len());
     let (mut granted, mut removable) = (0u64, 0u64);
     for name in &names {
-        let planned = plan_role(account, rules, name, now).await?;
+        let planned = plan_role(account, rules, name, now, None).await?;
         granted += u64::from(planned.summary.removable) + u64::from(planned.summary.kept);
         removable += u64::from(planned.summary.removable);
         summaries.push(planned.summary);

@@ -10,7 +10,7 @@ use tonic::transport::{Channel, Endpoint};
 use whittle_proto::agent::v1 as pb;
 use whittle_proto::agent::v1::agent_service_client::AgentServiceClient;
 use whittle_proto::convert::{
-    AgentMessage, CoordinatorMessage, DirectiveOutcome, Hello, Report, ReportBody,
+    AgentMessage, CoordinatorMessage, DirectiveOutcome, Hello, PlanSummary, Report, ReportBody,
 };
 
 use super::{LinkAccount, LinkError, LinkSettings, RuleStore, directives, planning};
@@ -82,7 +82,15 @@ pub(super) async fn run(
                         let outcome = match state.outcomes.get(&d.directive_id) {
                             Some(done) => done.clone(),
                             None => {
-                                let outcome = directives::carry_out(account, rules, d).await;
+                                let carried = directives::carry_out(account, rules, d).await;
+                                if let Some(plan) = carried.plan {
+                                    out.send(AgentMessage::Report(Report {
+                                        report_id: plan_report_id(&plan),
+                                        body: ReportBody::Plan(Box::new(plan)),
+                                    }))
+                                    .await?;
+                                }
+                                let outcome = carried.outcome;
                                 if state.outcomes.len() >= OUTCOMES_KEPT {
                                     state.outcomes.clear();
                                 }
@@ -122,6 +130,11 @@ async fn dial(settings: &LinkSettings) -> Result<Channel, LinkError> {
     Ok(endpoint.connect().await?)
 }
 
+/// The idempotency key of a plan report: a plan reported twice is stored once.
+fn plan_report_id(plan: &PlanSummary) -> String {
+    format!("plan:{}:{}", plan.role_name, plan.fingerprint)
+}
+
 /// Plans the account and reports it; a failed plan is logged, the stream stays.
 async fn report_plans(
     account: &LinkAccount,
@@ -144,7 +157,7 @@ async fn report_plans(
     .await?;
     for plan in plans {
         out.send(AgentMessage::Report(Report {
-            report_id: format!("plan:{}:{}", plan.role_name, plan.fingerprint),
+            report_id: plan_report_id(&plan),
             body: ReportBody::Plan(Box::new(plan)),
         }))
         .await?;

@@ -43,6 +43,8 @@ pub struct ConnectionArgs {
 pub enum OutputFormat {
     Table,
     Json,
+    /// Comma-separated values (`whittle report` only).
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +67,37 @@ pub enum Command {
         roles: Vec<String>,
         #[arg(long, conflicts_with = "roles")]
         all: bool,
+        /// RFC 3339: apply no earlier than this; until then `whittle plan show` announces
+        /// what will be removed and when.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
+    /// Decisions (approvals), newest first.
+    Decisions {
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        role: Option<String>,
+        #[arg(long, value_name = "ID")]
+        campaign: Option<String>,
+        /// Only decisions in this state (scheduled, pending, sent, applied, failed, cancelled).
+        #[arg(long = "state", value_name = "STATE")]
+        states: Vec<String>,
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        limit: Option<u32>,
+    },
+    /// Org-wide removals in waves.
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
+    /// Roles kept out of every campaign until a time.
+    #[command(subcommand)]
+    Optout(OptoutCommand),
+    /// The organisation at a glance: per account and in total, and the roles with the most
+    /// unused permissions.
+    Report {
+        /// How many roles to list among the most unused permissions.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        top: u32,
     },
     /// Exclusion rules: what is never removed.
     #[command(subcommand)]
@@ -90,6 +123,10 @@ pub enum Command {
         /// Restore even when the role was edited after the change.
         #[arg(long)]
         force: bool,
+        /// Wait until the agent has answered (at most this many seconds), then print per
+        /// role what was restored.
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "120")]
+        wait: Option<u64>,
     },
     /// The audit log of operator actions, newest first.
     Audit {
@@ -155,5 +192,88 @@ pub enum ExclusionsCommand {
     Remove {
         #[arg(value_name = "ID")]
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// Announce an org-wide removal in waves: the first wave a few canary accounts, each
+    /// next wave once the previous one applied cleanly and the soak time passed.
+    Create {
+        /// `all`, or account ids separated by commas.
+        #[arg(long, value_name = "all|ID,ID,...")]
+        accounts: String,
+        /// Days without use after which a permission is removable [default: each agent's].
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        unused_days: Option<u32>,
+        /// Wave sizes: account counts or cumulative percentages, e.g. `2,25%,100%`.
+        #[arg(long, value_name = "SIZES", default_value = "100%")]
+        waves: String,
+        /// Split a wave with more roles than this.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_roles_per_wave: Option<u32>,
+        /// RFC 3339: the first wave starts no earlier (the notice application teams get).
+        #[arg(long, value_name = "TIME")]
+        not_before: Option<String>,
+        /// Soak time between waves, e.g. `30s`, `15m`, `2h`, `1d` [default: the
+        /// coordinator's].
+        #[arg(long, value_name = "DURATION")]
+        soak: Option<String>,
+        /// A note shown in lists.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        description: String,
+    },
+    /// Every campaign, newest first.
+    List,
+    /// One campaign: its waves and every role's state.
+    Show {
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// Start no new work until resumed.
+    Pause {
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// Go on after a pause, or after a halt (its failed roles are skipped).
+    Resume {
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// Stop for good; decisions not yet handed to agents are cancelled.
+    Cancel {
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OptoutCommand {
+    /// Keep a role out of every campaign until a time.
+    Add {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        #[arg(long, value_name = "NAME")]
+        role: String,
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// RFC 3339: when the opt-out ends.
+        #[arg(long, value_name = "TIME")]
+        until: String,
+        /// The team or person who owns the role.
+        #[arg(long, value_name = "NAME")]
+        owner: String,
+    },
+    /// Opt-outs in force (with --all, also expired ones).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// End an opt-out now.
+    Remove {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        #[arg(long, value_name = "NAME")]
+        role: String,
     },
 }

@@ -11,8 +11,8 @@ use whittle_proto::types::v1 as types;
 
 use super::args::{Command, ExclusionsCommand, PlanCommand, RollbackTargetArgs};
 use super::error::{CallContext, CliError};
-use super::plan;
 use super::render::{self, Rendered, or_dash, table};
+use super::{fleetops, plan};
 
 /// A connected client and how to explain its failures.
 #[derive(Debug)]
@@ -28,6 +28,10 @@ pub fn check(command: &Command) -> Result<(), CliError> {
             time_arg("--since", since.as_deref())
         }
         Command::Rollback { target, .. } => time_arg("--since", target.since.as_deref()),
+        Command::Approve { at, .. } => time_arg("--at", at.as_deref()),
+        Command::Campaign(c) => fleetops::check_campaign(c),
+        Command::Optout(o) => fleetops::check_optout(o),
+        Command::Decisions { states, .. } => fleetops::decision_states(states).map(drop),
         Command::Exclusions(ExclusionsCommand::Add { tags, expires, .. }) => {
             time_arg("--expires", expires.as_deref())?;
             parse_tags(tags).map(|_| ())
@@ -87,11 +91,13 @@ pub async fn run(session: &mut Session, command: Command) -> Result<Rendered, Cl
             account,
             roles,
             all,
+            at,
         } => {
             let request = pb::ApproveRequest {
                 account_id: account,
                 role_names: roles,
                 all_removable: all,
+                not_before: at,
             };
             let response = client.approve(request).await;
             let decisions = response.map_err(|s| ctx.error("approve", s))?;
@@ -118,6 +124,7 @@ pub async fn run(session: &mut Session, command: Command) -> Result<Rendered, Cl
             account,
             target,
             force,
+            wait,
         } => {
             let request = pb::RollbackRequest {
                 account_id: account,
@@ -128,8 +135,38 @@ pub async fn run(session: &mut Session, command: Command) -> Result<Rendered, Cl
             let response = response
                 .map_err(|s| ctx.error("roll back", s))?
                 .into_inner();
-            Ok(rollback_rendered(&response))
+            match wait {
+                None => Ok(rollback_rendered(&response)),
+                Some(seconds) => {
+                    let delivery = rollback_rendered(&response).json["delivery"]
+                        .as_str()
+                        .unwrap_or("sent")
+                        .to_string();
+                    let wait = std::time::Duration::from_secs(seconds);
+                    fleetops::wait_rollback(client, &ctx, response.request_id, &delivery, wait)
+                        .await
+                }
+            }
         }
+        Command::Decisions {
+            account,
+            role,
+            campaign,
+            states,
+            limit,
+        } => {
+            let request = pb::ListDecisionsRequest {
+                account_id: account,
+                role_name: role,
+                campaign_id: campaign,
+                states: fleetops::decision_states(&states)?,
+                limit,
+            };
+            fleetops::decisions(client, &ctx, request).await
+        }
+        Command::Campaign(command) => fleetops::campaign(client, &ctx, command).await,
+        Command::Optout(command) => fleetops::optout(client, &ctx, command).await,
+        Command::Report { top } => fleetops::report(client, &ctx, top).await,
         Command::Audit { since, limit } => {
             let response = client.audit(pb::AuditRequest { since, limit }).await;
             let entries = response.map_err(|s| ctx.error("read the audit log", s))?;
@@ -172,6 +209,7 @@ async fn exclusions(
             let pb::AddExclusionResponse { rule, version } = added.into_inner();
             let rule = rule.unwrap_or_default();
             Ok(Rendered {
+                csv: None,
                 json: json!({ "rule": render::rule(&rule), "version": version }),
                 table: format!("added rule {} (rule set version {version})", rule.id),
             })
@@ -188,6 +226,7 @@ async fn exclusions(
             let removed = response.map_err(|s| ctx.error("remove exclusion rules", s))?;
             let version = removed.into_inner().version;
             Ok(Rendered {
+                csv: None,
                 json: json!({ "removed": id, "version": version }),
                 table: format!("removed rule {id} (rule set version {version})"),
             })
@@ -235,6 +274,7 @@ fn accounts_rendered(accounts: &[pb::AccountSummary]) -> Rendered {
         "REMOVABLE",
     ];
     Rendered {
+        csv: None,
         json: Value::Array(accounts.iter().map(render::account).collect()),
         table: empty_or(accounts.is_empty(), "no accounts", || table(&header, &rows)),
     }
@@ -255,6 +295,7 @@ fn roles_rendered(roles: &[pb::RoleSummary]) -> Rendered {
         .collect();
     let header = ["ROLE", "REMOVABLE", "KEPT", "PLANNED AT", "SKIPPED"];
     Rendered {
+        csv: None,
         json: Value::Array(roles.iter().map(render::role).collect()),
         table: empty_or(roles.is_empty(), "no roles", || table(&header, &rows)),
     }
@@ -274,6 +315,7 @@ fn decisions_rendered(decisions: &[pb::Decision]) -> Rendered {
         .collect();
     let header = ["ROLE", "STATE", "DECISION", "DETAIL"];
     Rendered {
+        csv: None,
         json: Value::Array(decisions.iter().map(render::decision).collect()),
         table: empty_or(decisions.is_empty(), "nothing approved", || {
             table(&header, &rows)
@@ -298,6 +340,7 @@ fn rules_rendered(rules: &types::ExclusionRules) -> Rendered {
     let header = ["ID", "COVERS", "REASON", "AUTHOR", "EXPIRES"];
     let body = empty_or(rules.rules.is_empty(), "no rules", || table(&header, &rows));
     Rendered {
+        csv: None,
         json: json!({
             "version": rules.version,
             "rules": rules.rules.iter().map(render::rule).collect::<Vec<_>>(),
@@ -334,6 +377,7 @@ fn history_rendered(changes: Vec<types::ChangeRecord>) -> Result<Rendered, CliEr
         .collect();
     let header = ["CHANGE", "CREATED", "ACCOUNT", "ROLE", "KIND", "STATE"];
     Ok(Rendered {
+        csv: None,
         table: empty_or(records.is_empty(), "no changes", || table(&header, &rows)),
         json,
     })
@@ -346,6 +390,7 @@ fn rollback_rendered(response: &pb::RollbackResponse) -> Rendered {
         pb::Delivery::Unspecified => "unspecified",
     };
     Rendered {
+        csv: None,
         json: json!({ "request_id": response.request_id, "delivery": delivery }),
         table: format!("rollback request {} {delivery}", response.request_id),
     }
@@ -366,6 +411,7 @@ fn audit_rendered(entries: &[pb::AuditEntry]) -> Rendered {
         .collect();
     let header = ["AT", "WHO", "ACTION", "TARGET", "RESULT"];
     Rendered {
+        csv: None,
         json: Value::Array(entries.iter().map(render::audit_entry).collect()),
         table: empty_or(entries.is_empty(), "no entries", || table(&header, &rows)),
     }

@@ -13,6 +13,7 @@ pub mod commands;
 pub mod connect;
 pub mod diff;
 pub mod error;
+pub mod fleetops;
 pub mod plan;
 pub mod render;
 
@@ -40,5 +41,8 @@ pub async fn run(cli: Cli) -> Result<String, CliError> {
         OutputFormat::Table => Ok(rendered.table),
         OutputFormat::Json => serde_json::to_string_pretty(&rendered.json)
             .map_err(|e| CliError::Usage(format!("cannot print the result as json: {e}"))),
+        OutputFormat::Csv => rendered.csv.ok_or_else(|| {
+            CliError::Usage("--output csv is available for `whittle report` only".into())
+        }),
     }
 }

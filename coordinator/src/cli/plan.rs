@@ -26,6 +26,7 @@ pub fn show(response: pb::GetPlanResponse) -> Result<Rendered, CliError> {
         code: tonic::Code::DataLoss,
         message: format!("unreadable plan: {problem}"),
     };
+    let announcements = response.announcements;
     let plan = response
         .plan
         .ok_or_else(|| unreadable("the answer has no plan".into()))?;
@@ -34,10 +35,46 @@ pub fn show(response: pb::GetPlanResponse) -> Result<Rendered, CliError> {
         .map_err(|e| unreadable(format!("report_json is not json: {e}")))?;
     let groups = by_service(&removals(&report));
     let diffs = policy_diffs(&plan);
+    let mut json = plan_json(&plan, &groups, &diffs, report);
+    json["announcements"] = Value::Array(announcements.iter().map(announcement_json).collect());
+    let mut table = announcements_text(&announcements);
+    table.push_str(&plan_text(&plan, &groups, &diffs));
     Ok(Rendered {
-        json: plan_json(&plan, &groups, &diffs, report),
-        table: plan_text(&plan, &groups, &diffs),
+        csv: None,
+        json,
+        table,
     })
+}
+
+fn announcement_json(a: &pb::Announcement) -> Value {
+    json!({
+        "decision_id": a.decision_id,
+        "campaign_id": a.campaign_id,
+        "wave": a.wave,
+        "not_before": a.not_before,
+        "removals": a.removals,
+        "status": a.status,
+    })
+}
+
+/// What is announced for the role, first: what will be removed and when.
+fn announcements_text(list: &[pb::Announcement]) -> String {
+    let mut out = String::new();
+    for a in list {
+        out.push_str(&format!(
+            "ANNOUNCED: {} action(s) will be removed no earlier than {} ({})\n",
+            a.removals.len(),
+            a.not_before,
+            a.status
+        ));
+        for action in &a.removals {
+            out.push_str(&format!("  - {action}\n"));
+        }
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
 }
 
 fn removals(report: &Value) -> Vec<Removal> {

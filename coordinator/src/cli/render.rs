@@ -9,6 +9,8 @@ use whittle_proto::types::v1 as types;
 pub struct Rendered {
     pub json: Value,
     pub table: String,
+    /// The result as CSV, for the commands that have one (`whittle report`).
+    pub csv: Option<String>,
 }
 
 /// Columns aligned to their widest cell; the header first.
@@ -98,6 +100,10 @@ pub fn decision(d: &pb::Decision) -> Value {
         created_at,
         author,
         detail,
+        not_before,
+        campaign_id,
+        announced_removals,
+        change_id,
     } = d;
     json!({
         "decision_id": decision_id,
@@ -108,12 +114,17 @@ pub fn decision(d: &pb::Decision) -> Value {
         "created_at": created_at,
         "author": author,
         "detail": detail,
+        "not_before": not_before,
+        "campaign_id": campaign_id,
+        "announced_removals": announced_removals,
+        "change_id": change_id,
     })
 }
 
 pub fn decision_state(d: &pb::Decision) -> &'static str {
     match d.state() {
         pb::DecisionState::Unspecified => "unspecified",
+        pb::DecisionState::Scheduled => "scheduled",
         pb::DecisionState::Pending => "pending",
         pb::DecisionState::Sent => "sent",
         pb::DecisionState::Applied => "applied",

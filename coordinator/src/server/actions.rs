@@ -5,15 +5,64 @@ use chrono::Utc;
 use whittle_proto::admin::v1 as pb;
 use whittle_proto::convert::AccountRollback;
 
+use whittle_proto::convert::coverage::coverage;
+
 use super::admin::account;
+use super::announce::announcement;
 use super::auth::ServerError;
 use super::{Shared, deliver, wire};
-use crate::store::{NewDecision, NewRollback, RollbackState, StoredPlan};
+use crate::store::{
+    DecisionFilter, DecisionState, NewDecision, NewRollback, RollbackState, StoreError, StoredPlan,
+};
 
 /// Pushes the current rules to every connected agent; returns how many got them.
 pub(super) async fn push_rules(shared: &Shared) -> Result<usize, ServerError> {
     let message = deliver::rules_message(shared).await?;
     Ok(shared.fleet.broadcast(message).await)
+}
+
+/// Cancels the decisions no agent has yet (Scheduled or Pending) whose role an exclusion
+/// rule now covers as a whole; returns how many. (A decision already sent is refused by
+/// its agent, which holds the new rules before it applies.)
+pub(super) async fn cancel_covered(shared: &Shared) -> Result<usize, ServerError> {
+    let now = Utc::now();
+    let rules = shared.blocking(|s| s.rules()).await?;
+    let rules = wire::rules_to_wire(0, rules);
+    let filter = DecisionFilter {
+        states: vec![DecisionState::Scheduled, DecisionState::Pending],
+        ..DecisionFilter::default()
+    };
+    let open = shared.blocking(move |s| s.list_decisions(&filter)).await?;
+    let mut cancelled = 0;
+    for d in open {
+        let (account, name) = (d.account_id.clone(), d.role_name.clone());
+        let Some(plan) = shared
+            .blocking(move |s| s.get_plan(&account, &name))
+            .await?
+        else {
+            continue;
+        };
+        let Ok(a) = announcement(&plan, None) else {
+            continue;
+        };
+        let Some(reason) = coverage(&rules, &d.account_id, &a.role, now).whole_role else {
+            continue;
+        };
+        let id = d.decision_id.clone();
+        let detail = format!("cancelled: {reason}");
+        let done = shared
+            .blocking(move |s| {
+                s.transition_decision(&id, DecisionState::Cancelled, Some(detail), None, now)
+            })
+            .await;
+        match done {
+            Ok(_) => cancelled += 1,
+            // Sent meanwhile: the agent refuses it.
+            Err(ServerError::Store(StoreError::InvalidDecisionTransition { .. })) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(cancelled)
 }
 
 /// Creates a decision per role (or per role with something removable), then sends them to
@@ -28,8 +77,14 @@ pub(super) async fn approve(
         account_id,
         role_names,
         all_removable,
+        not_before,
     } = req;
     account(&account_id)?;
+    let now = Utc::now();
+    let not_before = not_before
+        .map(|t| wire::parse_time("not_before", &t))
+        .transpose()?
+        .filter(|t| *t > now);
     let account_for_list = account_id.clone();
     let plans = shared
         .blocking(move |s| s.list_plans(&account_for_list))
@@ -65,17 +120,26 @@ pub(super) async fn approve(
             out.push(refused_decision(&account_id, &role_name, &why));
             continue;
         }
+        let removals = match announcement(plan, None) {
+            Ok(a) => a.removals,
+            Err(e) => {
+                refused += 1;
+                out.push(refused_decision(&account_id, &role_name, &e.to_string()));
+                continue;
+            }
+        };
         let new = NewDecision {
             account_id: account_id.clone(),
             role_name: role_name.clone(),
             plan_fingerprint: plan.fingerprint.clone(),
             author: author.clone(),
             detail: None,
+            not_before,
+            campaign_id: None,
+            announced: removals,
+            unused_days: None,
         };
-        match shared
-            .blocking(move |s| s.create_decision(new, Utc::now()))
-            .await
-        {
+        match shared.blocking(move |s| s.create_decision(new, now)).await {
             Ok(d) => {
                 made += 1;
                 deliver::send_decision(shared, &d).await?;

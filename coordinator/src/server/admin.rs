@@ -11,9 +11,9 @@ use whittle_proto::admin::v1::admin_service_server::AdminService;
 use whittle_proto::convert::{AuditQuery, HistoryQuery, NewExclusion, is_account_id};
 use whittle_proto::identity::{Identity, OperatorRole};
 
-use super::actions::{approve, push_rules, rollback};
+use super::actions::{approve, cancel_covered, push_rules, rollback};
 use super::auth::{self, Need, ServerError, status};
-use super::{Shared, wire};
+use super::{Shared, campaigns, org, wire};
 use crate::store::{AuditFilter, ExclusionRule, HistoryFilter, NewAuditEntry, NewRule};
 
 /// The most history entries one call returns.
@@ -134,6 +134,7 @@ impl AdminService for Admin {
         } = request.into_inner();
         account(&account_id).map_err(status)?;
         let key = format!("{account_id}/{role_name}");
+        let (account_for_ann, role_for_ann) = (account_id.clone(), role_name.clone());
         let plan = self
             .shared
             .blocking(move |s| s.get_plan(&account_id, &role_name))
@@ -141,8 +142,13 @@ impl AdminService for Admin {
             .and_then(|p| p.ok_or_else(|| ServerError::NotFound(format!("no plan for {key}"))))
             .and_then(wire::plan_summary)
             .map_err(status)?;
+        let announcements =
+            campaigns::announcements(&self.shared, &account_for_ann, &role_for_ann, Utc::now())
+                .await
+                .map_err(status)?;
         Ok(Response::new(pb::GetPlanResponse {
             plan: Some(plan.into()),
+            announcements,
         }))
     }
 
@@ -205,7 +211,12 @@ impl AdminService for Admin {
                     .blocking(move |s| s.add_rule(rule, Utc::now()))
                     .await?;
                 let pushed = push_rules(&self.shared).await?;
-                let summary = format!("ok: rule {} version {version}, {pushed} agents", rule.id);
+                let cancelled = cancel_covered(&self.shared).await?;
+                let summary = format!(
+                    "ok: rule {} version {version}, {pushed} agents, {cancelled} pending \
+                     decisions cancelled",
+                    rule.id
+                );
                 Ok(((rule, version), summary))
             })
             .await?;
@@ -299,5 +310,175 @@ impl AdminService for Admin {
                 .map(wire::audit_entry)
                 .collect(),
         }))
+    }
+    async fn list_decisions(
+        &self,
+        request: Request<pb::ListDecisionsRequest>,
+    ) -> Result<Response<pb::ListDecisionsResponse>, Status> {
+        self.reader(&request, "list decisions")?;
+        let decisions = org::list_decisions(&self.shared, request.into_inner()).await;
+        Ok(Response::new(pb::ListDecisionsResponse {
+            decisions: decisions.map_err(status)?,
+        }))
+    }
+
+    async fn get_rollback(
+        &self,
+        request: Request<pb::GetRollbackRequest>,
+    ) -> Result<Response<pb::GetRollbackResponse>, Status> {
+        self.reader(&request, "read rollback requests")?;
+        let id = request.into_inner().request_id;
+        let response = org::get_rollback(&self.shared, id).await;
+        Ok(Response::new(response.map_err(status)?))
+    }
+
+    async fn create_campaign(
+        &self,
+        request: Request<pb::CreateCampaignRequest>,
+    ) -> Result<Response<pb::CreateCampaignResponse>, Status> {
+        let identity = need(&request, OperatorRole::Operator, "create campaigns");
+        let req = request.into_inner();
+        let target = if req.accounts.is_empty() {
+            "all accounts".to_string()
+        } else {
+            format!("accounts {}", req.accounts.join(","))
+        };
+        let settings = self.shared.campaign_settings;
+        let campaign = self
+            .audited(identity, "create_campaign", target, |author| {
+                campaigns::create(&self.shared, req, author, settings)
+            })
+            .await?;
+        Ok(Response::new(pb::CreateCampaignResponse {
+            campaign: Some(campaigns::to_wire(campaign)),
+        }))
+    }
+
+    async fn list_campaigns(
+        &self,
+        request: Request<pb::ListCampaignsRequest>,
+    ) -> Result<Response<pb::ListCampaignsResponse>, Status> {
+        self.reader(&request, "list campaigns")?;
+        let list = self.shared.blocking(|s| s.list_campaigns()).await;
+        Ok(Response::new(pb::ListCampaignsResponse {
+            campaigns: list
+                .map_err(status)?
+                .into_iter()
+                .rev()
+                .map(campaigns::to_wire)
+                .collect(),
+        }))
+    }
+
+    async fn get_campaign(
+        &self,
+        request: Request<pb::GetCampaignRequest>,
+    ) -> Result<Response<pb::GetCampaignResponse>, Status> {
+        self.reader(&request, "read campaigns")?;
+        let id = request.into_inner().campaign_id;
+        let key = id.clone();
+        let campaign = self
+            .shared
+            .blocking(move |s| s.get_campaign(&key))
+            .await
+            .and_then(|c| c.ok_or_else(|| ServerError::NotFound(format!("no campaign {id}"))))
+            .map_err(status)?;
+        Ok(Response::new(pb::GetCampaignResponse {
+            campaign: Some(campaigns::to_wire(campaign)),
+        }))
+    }
+
+    async fn control_campaign(
+        &self,
+        request: Request<pb::ControlCampaignRequest>,
+    ) -> Result<Response<pb::ControlCampaignResponse>, Status> {
+        let identity = need(&request, OperatorRole::Operator, "control campaigns");
+        let pb::ControlCampaignRequest {
+            campaign_id,
+            control,
+        } = request.into_inner();
+        let control =
+            pb::CampaignControl::try_from(control).unwrap_or(pb::CampaignControl::Unspecified);
+        let action = match control {
+            pb::CampaignControl::Pause => "pause_campaign",
+            pb::CampaignControl::Resume => "resume_campaign",
+            pb::CampaignControl::Cancel => "cancel_campaign",
+            pb::CampaignControl::Unspecified => "control_campaign",
+        };
+        let target = format!("campaign {campaign_id}");
+        let campaign = self
+            .audited(identity, action, target, |author| async move {
+                campaigns::control(&self.shared, campaign_id, control, &author).await
+            })
+            .await?;
+        Ok(Response::new(pb::ControlCampaignResponse {
+            campaign: Some(campaigns::to_wire(campaign)),
+        }))
+    }
+
+    async fn add_opt_out(
+        &self,
+        request: Request<pb::AddOptOutRequest>,
+    ) -> Result<Response<pb::AddOptOutResponse>, Status> {
+        let identity = need(&request, OperatorRole::Operator, "add opt-outs");
+        let req = request.into_inner();
+        let target = format!("{}/{}", req.account_id, req.role_name);
+        let opt_out = self
+            .audited(identity, "add_opt_out", target, |author| {
+                org::add_opt_out(&self.shared, req, author)
+            })
+            .await?;
+        Ok(Response::new(pb::AddOptOutResponse {
+            opt_out: Some(opt_out),
+        }))
+    }
+
+    async fn list_opt_outs(
+        &self,
+        request: Request<pb::ListOptOutsRequest>,
+    ) -> Result<Response<pb::ListOptOutsResponse>, Status> {
+        self.reader(&request, "list opt-outs")?;
+        let include_expired = request.into_inner().include_expired;
+        let now = Utc::now();
+        let list = self.shared.blocking(|s| s.list_opt_outs()).await;
+        Ok(Response::new(pb::ListOptOutsResponse {
+            opt_outs: list
+                .map_err(status)?
+                .into_iter()
+                .filter(|o| include_expired || o.is_active(now))
+                .map(|o| org::opt_out_to_wire(o, now))
+                .collect(),
+        }))
+    }
+
+    async fn remove_opt_out(
+        &self,
+        request: Request<pb::RemoveOptOutRequest>,
+    ) -> Result<Response<pb::RemoveOptOutResponse>, Status> {
+        let identity = need(&request, OperatorRole::Operator, "remove opt-outs");
+        let pb::RemoveOptOutRequest {
+            account_id,
+            role_name,
+        } = request.into_inner();
+        let target = format!("{account_id}/{role_name}");
+        self.audited(identity, "remove_opt_out", target, |_| async move {
+            account(&account_id)?;
+            self.shared
+                .blocking(move |s| s.remove_opt_out(&account_id, &role_name))
+                .await?;
+            Ok(((), "ok".to_string()))
+        })
+        .await?;
+        Ok(Response::new(pb::RemoveOptOutResponse {}))
+    }
+
+    async fn report(
+        &self,
+        request: Request<pb::ReportRequest>,
+    ) -> Result<Response<pb::ReportResponse>, Status> {
+        self.reader(&request, "read the report")?;
+        let top = request.into_inner().top;
+        let report = org::report(&self.shared, top, Utc::now()).await;
+        Ok(Response::new(report.map_err(status)?))
     }
 }

@@ -14,15 +14,15 @@ use whittle_policy::change::{ChangeKind, ChangeRecord, ChangeState};
 use whittle_proto::agent::v1 as pb;
 use whittle_proto::agent::v1::agent_service_server::AgentService;
 use whittle_proto::convert::{
-    AgentMessage, CoordinatorMessage, DirectiveOutcome, Hello, Report as WireReport, ReportBody,
-    Welcome,
+    AgentMessage, CoordinatorMessage, DirectiveOutcome, Hello, Refusal, Report as WireReport,
+    ReportBody, Welcome,
 };
 use whittle_proto::identity::Identity;
 
 use super::auth::{self, Need, ServerError, status};
 use super::deliver::{self, DirectiveKind};
 use super::fleet::Outbound;
-use super::{Shared, VERSION, wire};
+use super::{Shared, VERSION, campaigns, wire};
 use crate::store::{AccountSummary, DecisionFilter, DecisionState, NewAuditEntry, Report};
 
 /// The AgentService handler.
@@ -290,31 +290,50 @@ impl Reader {
             ok,
             message,
             change_ids,
+            refusal,
         } = outcome;
         let detail = (!message.is_empty()).then_some(message);
         let account = self.account_id.clone();
         let result = match DirectiveKind::parse(&directive_id) {
             Some(DirectiveKind::Decision(id)) => {
-                let to = if ok {
-                    DecisionState::Applied
-                } else {
-                    DecisionState::Failed
+                let to = match (ok, refusal) {
+                    (true, _) => DecisionState::Applied,
+                    // Covered by a rule now: nothing failed, the work is called off.
+                    (false, Some(Refusal::Excluded)) => DecisionState::Cancelled,
+                    (false, _) => DecisionState::Failed,
                 };
+                let grew = !ok && refusal == Some(Refusal::PlanGrew);
                 let change = change_ids.first().copied();
-                self.shared
+                let now = Utc::now();
+                let decided = self
+                    .shared
                     .blocking(move |s| {
                         match s.get_decision(&id)? {
                             Some(d) if d.account_id == account => {}
-                            _ => return Ok(()),
+                            _ => return Ok(None),
                         }
-                        s.transition_decision(&id, to, detail, change, Utc::now())
-                            .map(drop)
+                        if grew {
+                            let detail = detail.unwrap_or_else(|| "the plan grew".into());
+                            return s.cancel_plan_grew(&id, detail, now).map(Some);
+                        }
+                        s.transition_decision(&id, to, detail, change, now)
+                            .map(Some)
                     })
-                    .await
+                    .await;
+                match decided {
+                    Ok(Some(d)) if grew => {
+                        campaigns::reannounce_refused(&self.shared, &d, now).await
+                    }
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e),
+                }
             }
             Some(DirectiveKind::Rollback(id) | DirectiveKind::Restore(id)) => {
                 self.shared
-                    .blocking(move |s| s.finish_rollback(&account, &id, ok, detail).map(drop))
+                    .blocking(move |s| {
+                        s.finish_rollback(&account, &id, ok, detail, change_ids)
+                            .map(drop)
+                    })
                     .await
             }
             Some(DirectiveKind::Rules(_)) => Ok(()),

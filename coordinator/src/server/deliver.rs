@@ -56,6 +56,7 @@ pub async fn rules_message(shared: &Shared) -> Result<CoordinatorMessage, Server
     Ok(CoordinatorMessage::Directive(Directive {
         directive_id: DirectiveKind::Rules(version.to_string()).id(),
         action: DirectiveAction::Rules(wire::rules_to_wire(version, rules)),
+        trace_context: whittle_proto::telemetry::inject_map(),
     }))
 }
 
@@ -79,7 +80,11 @@ pub async fn decisions(shared: &Shared, account_id: &str) -> Result<usize, Serve
 }
 
 /// Sends one decision if its agent is connected; marks it Sent. Returns whether sent.
+/// A Scheduled decision is not sent: it is not due.
 pub async fn send_decision(shared: &Shared, d: &Decision) -> Result<bool, ServerError> {
+    if !matches!(d.state, DecisionState::Pending | DecisionState::Sent) {
+        return Ok(false);
+    }
     let (account_id, role_name) = (d.account_id.clone(), d.role_name.clone());
     let Some(plan) = shared
         .blocking(move |s| s.get_plan(&account_id, &role_name))
@@ -95,7 +100,10 @@ pub async fn send_decision(shared: &Shared, d: &Decision) -> Result<bool, Server
             role_arn: plan.role_arn,
             plan_fingerprint: d.plan_fingerprint.clone(),
             state_fingerprint: plan.state_fingerprint,
+            announced_removals: d.announced.clone(),
+            unused_days: d.unused_days,
         }),
+        trace_context: whittle_proto::telemetry::inject_map(),
     });
     if !shared.fleet.send(&d.account_id, message).await {
         return Ok(false);
@@ -144,6 +152,7 @@ fn rollback_message(request: &PendingRollback) -> CoordinatorMessage {
             target: wire::target_to_wire(request.target.clone()),
             force: request.force,
         }),
+        trace_context: whittle_proto::telemetry::inject_map(),
     })
 }
 
@@ -159,6 +168,7 @@ async fn restore_message(
             request_id: request.request_id.clone(),
             changes,
         },
+        trace_context: whittle_proto::telemetry::inject_map(),
     }))
 }
 

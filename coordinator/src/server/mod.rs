@@ -9,10 +9,13 @@
 mod actions;
 mod admin;
 mod agents;
+mod announce;
 pub mod auth;
+mod campaigns;
 mod config;
 mod deliver;
 mod fleet;
+mod org;
 mod wire;
 
 use std::future::Future;
@@ -28,6 +31,7 @@ use whittle_proto::tls::TlsFiles;
 
 use crate::store::{NewAuditEntry, Store, StoreError};
 pub use auth::ServerError;
+pub use campaigns::CampaignSettings;
 pub use config::{Config, ConfigError};
 pub use fleet::Fleet;
 
@@ -51,11 +55,14 @@ pub enum StartError {
     Transport(#[from] tonic::transport::Error),
 }
 
-/// What every handler shares: the store and the registry of connected agents.
+/// What every handler shares: the store, the registry of connected agents, and the lock
+/// that lets one campaign step (or operator's control of a campaign) run at a time.
 #[derive(Debug, Clone)]
 pub struct Shared {
     store: Arc<Store>,
     fleet: Fleet,
+    campaigns: Arc<tokio::sync::Mutex<()>>,
+    campaign_settings: CampaignSettings,
 }
 
 impl Shared {
@@ -102,9 +109,17 @@ impl Coordinator {
             shared: Shared {
                 store: Arc::new(store),
                 fleet: Fleet::default(),
+                campaigns: Arc::default(),
+                campaign_settings: CampaignSettings::default(),
             },
             tls,
         })
+    }
+
+    /// How campaigns run (the driver's tick, the default soak time).
+    pub fn with_campaign_settings(mut self, settings: CampaignSettings) -> Coordinator {
+        self.shared.campaign_settings = settings;
+        self
     }
 
     /// The store, for reading (tests, tools).
@@ -132,10 +147,17 @@ impl Coordinator {
             .map_err(|source| StartError::Bind { addr, source })?;
         let agents = AgentServiceServer::new(agents::Agents::new(self.shared.clone()));
         let fleet = self.shared.fleet.clone();
+        let (stop_driver, driver_stopped) = tokio::sync::watch::channel(false);
+        let driver = campaigns::drive(
+            self.shared.clone(),
+            self.shared.campaign_settings.tick,
+            driver_stopped,
+        );
         let admin = AdminServiceServer::new(admin::Admin::new(self.shared));
         // Agents' streams never end on their own: close them, so that the drain can finish.
         let shutdown = async move {
             shutdown.await;
+            let _ = stop_driver.send(true);
             fleet.close_all();
         };
         let router = Server::builder()
@@ -145,9 +167,11 @@ impl Coordinator {
             .add_service(admin);
         tracing::info!(addr = %local, "coordinator listening");
         let serving = async move {
+            let driver = tokio::spawn(driver);
             router
                 .serve_with_incoming_shutdown(incoming, shutdown)
                 .await?;
+            let _ = driver.await;
             tracing::info!("coordinator stopped");
             Ok(())
         };

@@ -23,6 +23,15 @@ pub fn time_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
+/// A time an operator gave in field `field`, as RFC 3339.
+pub fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ServerError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            ServerError::Protocol(format!("{field} {text:?} is not an RFC 3339 time: {e}"))
+        })
+}
+
 /// What `StoredPlan::inputs_json` holds.
 #[derive(Debug, Serialize, Deserialize)]
 struct PlanRecordJson {
@@ -175,6 +184,7 @@ pub fn account_summary(a: AccountRecord) -> admin_pb::AccountSummary {
 
 pub fn decision(d: Decision) -> admin_pb::Decision {
     let state = match d.state {
+        DecisionState::Scheduled => admin_pb::DecisionState::Scheduled,
         DecisionState::Pending => admin_pb::DecisionState::Pending,
         DecisionState::Sent => admin_pb::DecisionState::Sent,
         DecisionState::Applied => admin_pb::DecisionState::Applied,
@@ -190,6 +200,23 @@ pub fn decision(d: Decision) -> admin_pb::Decision {
         created_at: time_text(d.created_at),
         author: d.author,
         detail: d.detail.unwrap_or_default(),
+        not_before: d.not_before.map(time_text),
+        campaign_id: d.campaign_id,
+        announced_removals: d.announced,
+        change_id: d.change_id.map(|c| c.to_string()),
+    }
+}
+
+/// A decision state asked for on the wire.
+pub fn decision_state(state: admin_pb::DecisionState) -> Option<DecisionState> {
+    match state {
+        admin_pb::DecisionState::Unspecified => None,
+        admin_pb::DecisionState::Scheduled => Some(DecisionState::Scheduled),
+        admin_pb::DecisionState::Pending => Some(DecisionState::Pending),
+        admin_pb::DecisionState::Sent => Some(DecisionState::Sent),
+        admin_pb::DecisionState::Applied => Some(DecisionState::Applied),
+        admin_pb::DecisionState::Failed => Some(DecisionState::Failed),
+        admin_pb::DecisionState::Cancelled => Some(DecisionState::Cancelled),
     }
 }
 

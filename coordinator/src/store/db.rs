@@ -60,6 +60,8 @@ pub(super) const AUDIT_BY_TIME: TableDefinition<(i64, u64), ()> =
 pub(super) const ROLLBACKS: TableDefinition<&str, &str> = TableDefinition::new("rollbacks");
 pub(super) const ROLLBACKS_BY_ACCOUNT: TableDefinition<Pair, ()> =
     TableDefinition::new("rollbacks_by_account");
+pub(super) const CAMPAIGNS: TableDefinition<&str, &str> = TableDefinition::new("campaigns");
+pub(super) const OPT_OUTS: TableDefinition<Pair, &str> = TableDefinition::new("opt_outs");
 pub(super) const SEEN_REPORTS: TableDefinition<Pair, i64> = TableDefinition::new("seen_reports");
 
 /// A modest page cache: the store is read often but is not large (redb's default is 1 GiB).
@@ -208,6 +210,8 @@ fn init_schema(txn: &WriteTransaction, path: &Path) -> Result<(), StoreError> {
     txn.open_table(ROLLBACKS).map_err(not_ours)?;
     txn.open_table(ROLLBACKS_BY_ACCOUNT).map_err(not_ours)?;
     txn.open_table(SEEN_REPORTS).map_err(not_ours)?;
+    txn.open_table(CAMPAIGNS).map_err(not_ours)?;
+    txn.open_table(OPT_OUTS).map_err(not_ours)?;
     Ok(())
 }
 

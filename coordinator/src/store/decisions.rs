@@ -43,18 +43,32 @@ impl Store {
                 plan_fingerprint,
                 author,
                 detail,
+                not_before,
+                campaign_id,
+                announced,
+                unused_days,
             } = new;
+            let state = if not_before.is_some_and(|t| t > now) {
+                DecisionState::Scheduled
+            } else {
+                DecisionState::Pending
+            };
             let decision = Decision {
                 decision_id: next_id(txn, path, DECISIONS, "decision", now)?,
                 account_id,
                 role_name,
                 plan_fingerprint,
-                state: DecisionState::Pending,
+                state,
                 author,
                 created_at: now,
                 updated_at: now,
                 detail,
                 change_id: None,
+                not_before,
+                campaign_id,
+                announced,
+                unused_days,
+                plan_grew: false,
             };
             let id = decision.decision_id.as_str();
             let key = (decision.account_id.as_str(), decision.role_name.as_str());
@@ -124,6 +138,79 @@ impl Store {
         })?;
         tracing::info!(decision_id, state = %decision.state, "decision state");
         Ok(decision)
+    }
+
+    /// Records that the agent refused the decision because its plan would remove more than
+    /// was announced: the decision is Cancelled, marked `plan_grew`, so that whoever made it
+    /// (a campaign, a scheduled approval) can announce the new plan.
+    pub fn cancel_plan_grew(
+        &self,
+        decision_id: &str,
+        detail: String,
+        now: DateTime<Utc>,
+    ) -> Result<Decision, StoreError> {
+        let d = self.transition_decision(
+            decision_id,
+            DecisionState::Cancelled,
+            Some(detail),
+            None,
+            now,
+        )?;
+        if d.plan_grew {
+            return Ok(d);
+        }
+        let path = self.path();
+        self.db.write(|txn| {
+            let mut d = d;
+            d.plan_grew = true;
+            put(txn, path, &d)?;
+            Ok(d)
+        })
+    }
+
+    /// Announces a Scheduled decision again: a newer plan (`plan_fingerprint`) with its
+    /// removals, no earlier than `not_before`. Refused unless the decision is Scheduled and
+    /// the plan is the role's stored one.
+    pub fn reannounce(
+        &self,
+        decision_id: &str,
+        plan_fingerprint: String,
+        announced: Vec<String>,
+        not_before: DateTime<Utc>,
+        detail: String,
+        now: DateTime<Utc>,
+    ) -> Result<Decision, StoreError> {
+        let path = self.path();
+        self.db.write(|txn| {
+            let decisions = txn.open_table(DECISIONS).or_storage(path)?;
+            let stored = get(&decisions, path, decision_id)?;
+            drop(decisions);
+            let mut d = stored.ok_or_else(|| StoreError::NotFound {
+                what: "decision",
+                key: decision_id.to_string(),
+            })?;
+            if d.state != DecisionState::Scheduled {
+                return Err(StoreError::InvalidDecisionTransition {
+                    decision_id: decision_id.to_string(),
+                    from: d.state,
+                    to: DecisionState::Scheduled,
+                });
+            }
+            let new = NewDecision {
+                account_id: d.account_id.clone(),
+                role_name: d.role_name.clone(),
+                plan_fingerprint: plan_fingerprint.clone(),
+                ..NewDecision::default()
+            };
+            check_plan(txn, path, &new)?;
+            d.plan_fingerprint = plan_fingerprint;
+            d.announced = announced;
+            d.not_before = Some(not_before);
+            d.detail = Some(detail);
+            d.updated_at = now;
+            put(txn, path, &d)?;
+            Ok(d)
+        })
     }
 
     /// The decision with this id.

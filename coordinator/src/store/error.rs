@@ -79,6 +79,10 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// A request the record's state does not allow, in words.
+    #[error("{what}: {problem}")]
+    Refused { what: String, problem: String },
+
     /// No record with this key is in the store.
     #[error("{what} {key} is not in the store")]
     NotFound { what: &'static str, key: String },

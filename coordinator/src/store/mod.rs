@@ -1,8 +1,8 @@
 //! The coordinator's store: the org-wide picture the coordinator keeps across restarts.
 //! Accounts and their agents, the newest plan of every role, operators' decisions, the
 //! versioned exclusion rules, the history of every change (the coordinator's copy of every
-//! agent's journal), the audit log, the rollback queue, and the ids of reports already
-//! processed.
+//! agent's journal), the audit log, the rollback queue, campaigns and opt-outs, and the ids
+//! of reports already processed.
 //!
 //! Architecture Invariant: nothing is lost. Every write is one redb transaction, committed
 //! with immediate durability before the call returns, so a coordinator that restarts at any
@@ -20,12 +20,14 @@
 //! refuses to touch; the `db` module lists its tables.
 
 mod audit;
+mod campaigns;
 mod db;
 mod decisions;
 mod error;
 mod fleet;
 mod history;
 mod model;
+mod optouts;
 mod report;
 mod rollbacks;
 mod rules;
@@ -36,6 +38,9 @@ mod tests;
 
 use std::path::Path;
 
+pub use campaigns::{
+    Campaign, CampaignRole, CampaignRoleState, CampaignState, NewCampaign, Wave, WaveState,
+};
 use db::Db;
 pub use error::StoreError;
 pub use history::Upsert;
@@ -44,6 +49,7 @@ pub use model::{
     DecisionState, ExclusionRule, HistoryFilter, NewAuditEntry, NewDecision, NewRollback, NewRule,
     PendingRollback, RollbackState, RollbackTarget, Selector, StoredPlan,
 };
+pub use optouts::OptOut;
 pub use report::{Ingested, Report};
 pub use whittle_policy::change::{ChangeFilter, ChangeId, ChangeRecord, ChangeState};
 

@@ -62,14 +62,17 @@ pub struct StoredPlan {
 /// Where a decision is in its life.
 ///
 /// ```text
-/// Pending --> Sent --> Applied
-///    |         |  \--> Failed
-///    |         +-----> Cancelled
-///    +--> Cancelled, Applied, Failed (the agent may report before the send is recorded)
+/// Scheduled --> Pending --> Sent --> Applied
+///     |            |         |  \--> Failed
+///     +--> Cancelled         +-----> Cancelled
+///                  +--> Cancelled, Applied, Failed (the agent may report before the
+///                       send is recorded)
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionState {
+    /// Announced for later (`not_before`); not yet due.
+    Scheduled,
     /// Approved, not yet handed to the agent.
     Pending,
     /// Handed to the agent over its stream.
@@ -85,17 +88,23 @@ impl DecisionState {
         use DecisionState::*;
         matches!(
             (self, to),
-            (Pending, Sent | Cancelled | Applied | Failed) | (Sent, Applied | Failed | Cancelled)
+            (Scheduled, Pending | Cancelled)
+                | (Pending, Sent | Cancelled | Applied | Failed)
+                | (Sent, Applied | Failed | Cancelled)
         )
     }
 
-    /// Pending or Sent: the decision may still be applied.
+    /// Scheduled, Pending or Sent: the decision may still be applied.
     pub fn is_open(self) -> bool {
-        matches!(self, DecisionState::Pending | DecisionState::Sent)
+        matches!(
+            self,
+            DecisionState::Scheduled | DecisionState::Pending | DecisionState::Sent
+        )
     }
 
     fn name(self) -> &'static str {
         match self {
+            DecisionState::Scheduled => "scheduled",
             DecisionState::Pending => "pending",
             DecisionState::Sent => "sent",
             DecisionState::Applied => "applied",
@@ -127,16 +136,36 @@ pub struct Decision {
     pub detail: Option<String>,
     /// The agent's change that carried the decision out.
     pub change_id: Option<ChangeId>,
+    /// Not applied before this time (a scheduled approval, announced until then).
+    #[serde(default)]
+    pub not_before: Option<DateTime<Utc>>,
+    /// The campaign that made it.
+    #[serde(default)]
+    pub campaign_id: Option<String>,
+    /// The actions announced for removal (`service:Action`); the agent removes no other.
+    #[serde(default)]
+    pub announced: Vec<String>,
+    /// The campaign's setting of days without use, if it has one.
+    #[serde(default)]
+    pub unused_days: Option<u32>,
+    /// Set when the agent refused because its plan would remove more than announced.
+    #[serde(default)]
+    pub plan_grew: bool,
 }
 
 /// What [`super::Store::create_decision`] needs; the store adds the id, state and times.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A decision whose `not_before` is after `now` starts Scheduled, any other Pending.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewDecision {
     pub account_id: String,
     pub role_name: String,
     pub plan_fingerprint: String,
     pub author: String,
     pub detail: Option<String>,
+    pub not_before: Option<DateTime<Utc>>,
+    pub campaign_id: Option<String>,
+    pub announced: Vec<String>,
+    pub unused_days: Option<u32>,
 }
 
 /// Which decisions [`super::Store::list_decisions`] returns. Empty fields match everything.
@@ -144,6 +173,7 @@ pub struct NewDecision {
 pub struct DecisionFilter {
     pub account_id: Option<String>,
     pub role_name: Option<String>,
+    pub campaign_id: Option<String>,
     /// Only decisions in one of these states; empty means any state.
     pub states: Vec<DecisionState>,
     pub limit: Option<usize>,
@@ -155,6 +185,10 @@ impl DecisionFilter {
     pub fn matches(&self, d: &Decision) -> bool {
         self.account_id.as_ref().is_none_or(|a| *a == d.account_id)
             && self.role_name.as_ref().is_none_or(|n| *n == d.role_name)
+            && self
+                .campaign_id
+                .as_ref()
+                .is_none_or(|c| d.campaign_id.as_ref() == Some(c))
             && (self.states.is_empty() || self.states.contains(&d.state))
     }
 }
@@ -314,6 +348,9 @@ pub struct PendingRollback {
     pub state: RollbackState,
     /// The agent's answer, once finished.
     pub detail: Option<String>,
+    /// The rollback (or restore) changes the agent made for it.
+    #[serde(default)]
+    pub change_ids: Vec<ChangeId>,
 }
 
 /// What [`super::Store::queue_rollback`] needs; the store adds the id, state and time.

@@ -10,6 +10,7 @@ use super::db::{OrStorage, ROLLBACKS, ROLLBACKS_BY_ACCOUNT, decode, encode, next
 use super::error::StoreError;
 use super::model::{NewRollback, PendingRollback, RollbackState, RollbackTarget};
 use super::{Store, validate};
+use whittle_policy::change::ChangeId;
 
 impl Store {
     /// Queues a rollback request for its account's agent.
@@ -40,6 +41,7 @@ impl Store {
                 requested_at: now,
                 state: RollbackState::Queued,
                 detail: None,
+                change_ids: Vec::new(),
             };
             let mut by_account = txn.open_table(ROLLBACKS_BY_ACCOUNT).or_storage(path)?;
             by_account
@@ -83,6 +85,7 @@ impl Store {
         request_id: &str,
         ok: bool,
         detail: Option<String>,
+        change_ids: Vec<ChangeId>,
     ) -> Result<PendingRollback, StoreError> {
         let to = if ok {
             RollbackState::Done
@@ -111,6 +114,7 @@ impl Store {
             }
             request.state = to;
             request.detail = detail;
+            request.change_ids = change_ids;
             put(txn, path, &request)?;
             Ok(request)
         })?;

@@ -109,6 +109,7 @@ fn new_decision(account: &str, role: &str, fp: &str) -> NewDecision {
         plan_fingerprint: fp.into(),
         author: "alice".into(),
         detail: None,
+        ..NewDecision::default()
     }
 }
 

@@ -59,6 +59,17 @@ pub struct DirectiveOutcome {
     pub ok: bool,
     pub message: String,
     pub change_ids: Vec<ChangeId>,
+    /// Why it was not carried out, when that matters to the coordinator.
+    pub refusal: Option<Refusal>,
+}
+
+/// Why an agent did not carry out a directive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// An exclusion rule (or the agent's protection) covers the role now.
+    Excluded,
+    /// The plan would remove actions that were not announced.
+    PlanGrew,
 }
 
 impl From<AgentMessage> for pb::AgentMessage {
@@ -208,12 +219,19 @@ impl From<DirectiveOutcome> for pb::DirectiveOutcome {
             ok,
             message,
             change_ids,
+            refusal,
         } = outcome;
+        let refusal = match refusal {
+            None => pb::Refusal::Unspecified,
+            Some(Refusal::Excluded) => pb::Refusal::Excluded,
+            Some(Refusal::PlanGrew) => pb::Refusal::PlanGrew,
+        };
         pb::DirectiveOutcome {
             directive_id,
             ok,
             message,
             change_ids: change_ids.iter().map(ChangeId::to_string).collect(),
+            refusal: refusal.into(),
         }
     }
 }
@@ -228,7 +246,23 @@ impl TryFrom<pb::DirectiveOutcome> for DirectiveOutcome {
             ok,
             message,
             change_ids,
+            refusal,
         } = outcome;
+        let refusal = match pb::Refusal::try_from(refusal) {
+            Ok(pb::Refusal::Unspecified) => None,
+            Ok(pb::Refusal::Excluded) => Some(Refusal::Excluded),
+            Ok(pb::Refusal::PlanGrew) => Some(Refusal::PlanGrew),
+            Err(_) => {
+                return Err(ConvertError::new(
+                    MESSAGE,
+                    "refusal",
+                    Problem::UnknownEnum {
+                        name: "Refusal",
+                        value: refusal,
+                    },
+                ));
+            }
+        };
         let change_ids = change_ids
             .iter()
             .enumerate()
@@ -239,6 +273,7 @@ impl TryFrom<pb::DirectiveOutcome> for DirectiveOutcome {
             ok,
             message,
             change_ids,
+            refusal,
         })
     }
 }

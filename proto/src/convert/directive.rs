@@ -1,10 +1,14 @@
 //! What the coordinator sends on an agent's stream: [`CoordinatorMessage`] with
 //! [`Welcome`], acks and [`Directive`]s (rules, apply, rollback, restore).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use whittle_policy::change::{ChangeId, ChangeRecord};
 
-use super::error::{ConvertError, Problem, change_id, each, nested, non_empty, time, time_text};
+use super::error::{
+    ConvertError, Problem, change_id, each, key, nested, non_empty, time, time_text,
+};
 use super::exclusion::ExclusionRules;
 use crate::agent::v1 as pb;
 
@@ -31,6 +35,9 @@ pub struct Welcome {
 pub struct Directive {
     pub directive_id: String,
     pub action: DirectiveAction,
+    /// The W3C trace context (`traceparent`, `tracestate`) of the operation that caused
+    /// it; empty when there is none. See [`crate::telemetry::inject_map`].
+    pub trace_context: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +61,11 @@ pub struct ApplyDecision {
     pub role_arn: String,
     pub plan_fingerprint: String,
     pub state_fingerprint: String,
+    /// The actions announced for removal (`service:Action`); the agent refuses to remove
+    /// any other. Empty: no announcement, the agent applies its plan.
+    pub announced_removals: Vec<String>,
+    /// Days without use after which a permission is removable, for this decision.
+    pub unused_days: Option<u32>,
 }
 
 /// Restore before-images from the agent's journal.
@@ -128,6 +140,7 @@ impl From<Directive> for pb::Directive {
         let Directive {
             directive_id,
             action,
+            trace_context,
         } = directive;
         let action = match action {
             DirectiveAction::Rules(rules) => Action::Rules(rules.into()),
@@ -137,12 +150,16 @@ impl From<Directive> for pb::Directive {
                 role_arn,
                 plan_fingerprint,
                 state_fingerprint,
+                announced_removals,
+                unused_days,
             }) => Action::Apply(pb::ApplyDecision {
                 decision_id,
                 role_name,
                 role_arn,
                 plan_fingerprint,
                 state_fingerprint,
+                announced_removals,
+                unused_days,
             }),
             DirectiveAction::Rollback(order) => Action::Rollback(order.into()),
             DirectiveAction::Restore {
@@ -156,6 +173,7 @@ impl From<Directive> for pb::Directive {
         pb::Directive {
             directive_id,
             action: Some(action),
+            trace_context: trace_context.into_iter().collect(),
         }
     }
 }
@@ -170,6 +188,7 @@ impl TryFrom<pb::Directive> for Directive {
         let pb::Directive {
             directive_id,
             action,
+            trace_context,
         } = directive;
         let directive_id = non_empty(DIRECTIVE, "directive_id", directive_id)?;
         let action = match action {
@@ -192,6 +211,7 @@ impl TryFrom<pb::Directive> for Directive {
         Ok(Directive {
             directive_id,
             action,
+            trace_context: trace_context.into_iter().collect(),
         })
     }
 }
@@ -203,14 +223,34 @@ fn apply_decision(apply: pb::ApplyDecision) -> Result<ApplyDecision, ConvertErro
         role_arn,
         plan_fingerprint,
         state_fingerprint,
+        announced_removals,
+        unused_days,
     } = apply;
     let field = |name: &str, value: String| non_empty(DIRECTIVE, &format!("apply.{name}"), value);
+    for (i, action) in announced_removals.iter().enumerate() {
+        if !action.contains(':') {
+            return Err(ConvertError::new(
+                DIRECTIVE,
+                &key("apply.announced_removals", i),
+                Problem::Invalid(format!("{action:?} is not a service:Action name")),
+            ));
+        }
+    }
+    if unused_days == Some(0) {
+        return Err(ConvertError::new(
+            DIRECTIVE,
+            "apply.unused_days",
+            Problem::Invalid("must be at least 1".into()),
+        ));
+    }
     Ok(ApplyDecision {
         decision_id: field("decision_id", decision_id)?,
         role_name: field("role_name", role_name)?,
         role_arn: field("role_arn", role_arn)?,
         plan_fingerprint: field("plan_fingerprint", plan_fingerprint)?,
         state_fingerprint: field("state_fingerprint", state_fingerprint)?,
+        announced_removals,
+        unused_days,
     })
 }
 

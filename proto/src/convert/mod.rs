@@ -19,6 +19,7 @@
 pub mod admin;
 pub mod agent;
 pub mod change;
+pub mod coverage;
 pub mod directive;
 mod error;
 pub mod exclusion;
@@ -27,7 +28,7 @@ pub mod plan;
 pub mod state;
 
 pub use admin::{AccountRollback, AuditQuery, HistoryQuery};
-pub use agent::{AgentMessage, DirectiveOutcome, Hello, Inventory, Report, ReportBody};
+pub use agent::{AgentMessage, DirectiveOutcome, Hello, Inventory, Refusal, Report, ReportBody};
 pub use directive::{
     ApplyDecision, CoordinatorMessage, Directive, DirectiveAction, RollbackOrder, RollbackTarget,
     Welcome,

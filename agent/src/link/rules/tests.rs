@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use whittle_policy::Role;
 use whittle_proto::convert::{ExclusionRule, ExclusionRules, Selector};
 
-use super::{RuleStore, coverage, glob};
+use super::{RuleStore, coverage};
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z")
@@ -131,17 +131,4 @@ fn rules_are_kept_on_disk_and_never_go_back_a_version() {
     drop(store);
     let reopened = RuleStore::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(reopened.current(), newer);
-}
-
-#[test]
-fn globs_match_like_a_shell() {
-    let m = |p: &str, t: &str| glob(p.as_bytes(), t.as_bytes());
-    assert!(m("app-*", "app-reader"));
-    assert!(m("*reader", "app-reader"));
-    assert!(m("a?p*r", "app-reader"));
-    assert!(m("*", ""));
-    assert!(!m("app-*", "ci-deployer"));
-    assert!(!m("app", "app-reader"));
-    assert!(m("*-*-*", "a-b-c"));
-    assert!(!m("*-*-*", "a-b"));
 }

@@ -54,7 +54,8 @@ fn sent_requests_go_back_in_the_queue_when_the_agent_leaves() {
         .queue_rollback(new_rollback(A, RollbackTarget::Role("db".into())), t(1))
         .unwrap();
     s.take_queued(A).unwrap();
-    s.finish_rollback(A, &r1.request_id, true, None).unwrap();
+    s.finish_rollback(A, &r1.request_id, true, None, Vec::new())
+        .unwrap();
     assert_eq!(s.requeue_sent(A).unwrap(), 1);
     assert_eq!(ids(&s.take_queued(A).unwrap()), [&r2.request_id]);
 }
@@ -69,15 +70,20 @@ fn a_finished_request_keeps_its_answer() {
     let id = r.request_id.as_str();
     s.take_queued(A).unwrap();
     let failed = s
-        .finish_rollback(A, id, false, Some("role is gone".into()))
+        .finish_rollback(A, id, false, Some("role is gone".into()), Vec::new())
         .unwrap();
     assert_eq!(
         (failed.state, failed.detail.as_deref()),
         (Failed, Some("role is gone"))
     );
     // The same answer again changes nothing.
-    assert_eq!(s.finish_rollback(A, id, false, None).unwrap(), failed);
-    let err = s.finish_rollback(A, id, true, None).unwrap_err();
+    assert_eq!(
+        s.finish_rollback(A, id, false, None, Vec::new()).unwrap(),
+        failed
+    );
+    let err = s
+        .finish_rollback(A, id, true, None, Vec::new())
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("rollback request {id} is already failed and cannot become done")
@@ -93,7 +99,9 @@ fn a_request_is_finished_only_by_its_own_account() {
     let r = s
         .queue_rollback(new_rollback(A, RollbackTarget::Role("app".into())), t(0))
         .unwrap();
-    let err = s.finish_rollback(B, &r.request_id, true, None).unwrap_err();
+    let err = s
+        .finish_rollback(B, &r.request_id, true, None, Vec::new())
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -102,7 +110,9 @@ fn a_request_is_finished_only_by_its_own_account() {
         )
     );
     // An answer may come before the send is recorded (the request was requeued).
-    let done = s.finish_rollback(A, &r.request_id, true, None).unwrap();
+    let done = s
+        .finish_rollback(A, &r.request_id, true, None, Vec::new())
+        .unwrap();
     assert_eq!(done.state, Done);
     assert!(s.take_queued(A).unwrap().is_empty());
 }
