@@ -171,7 +171,8 @@ fn serve(config: &std::path::Path) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let coordinator = Coordinator::open(&config.data_dir, config.tls.clone())
-            .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+            .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?
+            .with_campaign_settings(config.campaigns.settings());
         coordinator.serve(config.listen, shutdown_signal()).await?;
         Ok(())
     })

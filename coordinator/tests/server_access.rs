@@ -240,4 +240,16 @@ fn the_example_config_parses() {
         &path,
     );
     assert!(err.unwrap_err().to_string().contains("port"));
+    assert_eq!(config.campaigns.tick_ms, 1000);
+    assert_eq!(config.campaigns.default_soak_seconds, 3600);
+    let tls = "[tls]\nca_cert = \"a\"\ncert = \"b\"\nkey = \"c\"\n";
+    let minimal = format!("listen = \"0.0.0.0:1\"\ndata_dir = \"x\"\n{tls}");
+    let config = Config::parse(&minimal, &path).unwrap();
+    assert_eq!(config.campaigns, Default::default());
+    let bad_tick = format!("{minimal}[campaigns]\ntick_ms = 5\n");
+    let err = Config::parse(&bad_tick, &path).unwrap_err().to_string();
+    assert!(
+        err.contains("tick_ms = 5") && err.contains("100 to 60000"),
+        "{err}"
+    );
 }
