@@ -19,7 +19,7 @@ use whittle_agent::journal::Journal;
 use whittle_agent::link::{LinkAccount, LinkError, LinkSettings, Reconnect, run_link};
 use whittle_aws::{AccessAdvisor, Iam, PollPolicy, RetryPolicy, Retrying, SimAccount, inventory};
 use whittle_coordinator::ca::{Ca, IssueRequest, IssuedCert};
-use whittle_coordinator::server::Coordinator;
+use whittle_coordinator::server::{CampaignSettings, Coordinator};
 use whittle_coordinator::store::Store;
 use whittle_policy::{RoleState, Settings};
 use whittle_proto::admin::v1::admin_service_client::AdminServiceClient;
@@ -291,7 +291,12 @@ impl Fleet {
         let deadline = tokio::time::Instant::now() + WAIT;
         let coordinator = loop {
             match Coordinator::open(&data_dir, tls.clone()) {
-                Ok(c) => break c,
+                Ok(c) => {
+                    break c.with_campaign_settings(CampaignSettings {
+                        tick: Duration::from_millis(100),
+                        default_soak: Duration::from_secs(1),
+                    });
+                }
                 Err(e) => {
                     assert!(
                         tokio::time::Instant::now() < deadline,

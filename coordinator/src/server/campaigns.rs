@@ -779,6 +779,16 @@ pub(super) async fn control(
                     wave.state = WaveState::Running;
                     wave.finished_at = None;
                     for role in &mut wave.roles {
+                        // Decisions that failed while the campaign was halted are passed too.
+                        if role.state == CampaignRoleState::Approved
+                            && let Some(id) = role.decision_id.clone()
+                        {
+                            let d = shared.blocking(move |s| s.get_decision(&id)).await?;
+                            if let Some(d) = d.filter(|d| d.state == DecisionState::Failed) {
+                                role.state = CampaignRoleState::Failed;
+                                role.detail = d.detail;
+                            }
+                        }
                         if role.state == CampaignRoleState::Failed {
                             role.state = CampaignRoleState::Skipped;
                             role.detail = Some(format!(
