@@ -325,3 +325,158 @@ async fn an_operator_reads_a_plan_approves_it_and_rolls_it_back() {
     drop(agent);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_schedules_removals_runs_campaigns_and_reads_the_report() {
+    let fx = Fixture::new();
+    let server = fx.start().await;
+    let mut agent = server
+        .agent(&fx, &fx.agent_cert(A), hello(A, 0, false))
+        .await
+        .unwrap();
+    agent.expect().await; // welcome
+    let mut p = plan(A, "app", "fp-1", 1);
+    p.report_json = serde_json::json!({
+        "removable": [{
+            "action": "s3:PutObject",
+            "policy": "app-policy",
+            "reason": "not used in 90 days",
+            "code": "unused",
+        }],
+    })
+    .to_string();
+    agent.report("p1", ReportBody::Plan(Box::new(p))).await;
+    let otto = connection(
+        &fx,
+        server.port,
+        &fx.operator_cert("otto", OperatorRole::Operator),
+    );
+    let later = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+
+    // A scheduled approval is announced on the plan until it is due.
+    let approve = ["approve", "--account", A, "--role", "app", "--at", &later];
+    let decisions = json(&otto, &approve).await;
+    assert_eq!(decisions[0]["state"], "scheduled", "{decisions}");
+    assert_eq!(decisions[0]["announced_removals"][0], "s3:PutObject");
+    let out = whittle(args(
+        &otto,
+        &["plan", "show", "--account", A, "--role", "app"],
+    ))
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("ANNOUNCED: 1 action(s) will be removed no earlier than"),
+        "{text}"
+    );
+    assert!(text.contains("  - s3:PutObject"), "{text}");
+    let scheduled = json(&otto, &["decisions", "--state", "scheduled"]).await;
+    assert_eq!(scheduled.as_array().unwrap().len(), 1, "{scheduled}");
+    let out = whittle(args(&otto, &["decisions", "--state", "soon"])).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("\"soon\""), "{}", stderr(&out));
+
+    // A campaign: created, listed, paused and cancelled.
+    let create = [
+        "campaign",
+        "create",
+        "--accounts",
+        A,
+        "--waves",
+        "1,100%",
+        "--soak",
+        "10m",
+        "--not-before",
+        &later,
+        "--description",
+        "q4 cleanup",
+    ];
+    let created = json(&otto, &create).await;
+    assert_eq!(created["state"], "scheduled", "{created}");
+    assert_eq!(created["soak_seconds"], 600);
+    assert_eq!(created["waves"][0]["roles"][0]["role_name"], "app");
+    let id = created["campaign_id"].as_str().unwrap().to_string();
+    let listed = json(&otto, &["campaign", "list"]).await;
+    assert_eq!(listed[0]["campaign_id"], id.as_str());
+    let paused = json(&otto, &["campaign", "pause", &id]).await;
+    assert_eq!(paused["state"], "paused");
+    let cancelled = json(&otto, &["campaign", "cancel", &id]).await;
+    assert_eq!(cancelled["state"], "cancelled");
+    let out = whittle(args(&otto, &["campaign", "resume", &id])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is cancelled"), "{}", stderr(&out));
+    let bad = ["campaign", "create", "--accounts", "12", "--waves", "1"];
+    let out = whittle(args(&otto, &bad)).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("\"12\""), "{}", stderr(&out));
+
+    // Opt-outs.
+    let add = [
+        "optout",
+        "add",
+        "--account",
+        A,
+        "--role",
+        "app",
+        "--reason",
+        "audit",
+        "--until",
+        &later,
+        "--owner",
+        "web-team",
+    ];
+    let added = json(&otto, &add).await;
+    assert_eq!(added["owner"], "web-team");
+    assert_eq!(added["created_by"], "otto");
+    let listed = json(&otto, &["optout", "list"]).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    json(
+        &otto,
+        &["optout", "remove", "--account", A, "--role", "app"],
+    )
+    .await;
+    let listed = json(&otto, &["optout", "list"]).await;
+    assert_eq!(listed, Value::Array(vec![]));
+
+    // The report, as CSV; CSV is refused for other commands.
+    let out = whittle(args(&otto, &["report", "--output", "csv"])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "account_id,connected,roles,actions_granted,removable_now,removed,rolled_back,excluded"
+    );
+    assert!(lines[1].starts_with(&format!("{A},true,")), "{csv}");
+    assert!(lines[2].starts_with("total,"), "{csv}");
+    let report = json(&otto, &["report"]).await;
+    assert_eq!(report["top_roles"][0]["role_name"], "app");
+    let out = whittle(args(&otto, &["accounts", "--output", "csv"])).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`whittle report` only"),
+        "{}",
+        stderr(&out)
+    );
+
+    let audit = json(&otto, &["audit"]).await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "approve",
+        "create_campaign",
+        "pause_campaign",
+        "cancel_campaign",
+        "resume_campaign",
+        "add_opt_out",
+        "remove_opt_out",
+    ] {
+        assert!(actions.contains(&action), "{action} audited: {actions:?}");
+    }
+    drop(agent);
+    server.stop().await;
+}

@@ -30,6 +30,11 @@ pub async fn run(cli: Cli) -> Result<String, CliError> {
         command,
     } = cli;
     commands::check(&command)?;
+    if output == OutputFormat::Csv && !matches!(command, args::Command::Report { .. }) {
+        return Err(CliError::Usage(
+            "--output csv is available for `whittle report` only".into(),
+        ));
+    }
     let settings = connect::Settings::resolve(&connection)?;
     let (channel, context) = connect::connect(&settings).await?;
     let mut session = commands::Session {
