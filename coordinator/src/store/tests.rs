@@ -12,6 +12,7 @@ use whittle_policy::diff::{Diff, RoleState};
 use super::*;
 
 mod audit;
+mod campaigns;
 mod decisions;
 mod durability;
 mod fleet;
