@@ -404,6 +404,29 @@ async fn an_account_rolled_back_since_a_time_is_as_before() {
     assert!(changes.iter().any(|c| c.id == second.id), "{changes:?}");
     assert_eq!(agent.state(PIPELINE).await, pipeline);
     assert_eq!(agent.state(FRONTEND).await, frontend);
+    // The operator reads, per role, what the request restored.
+    let restored = admin
+        .clone()
+        .get_rollback(admin_pb::GetRollbackRequest {
+            request_id: sent.request_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(restored.state, "done");
+    assert_eq!(restored.requested_by, "otto");
+    let mut undone: Vec<(String, String)> = restored
+        .restored
+        .iter()
+        .map(|r| (r.role_name.clone(), r.undid.clone()))
+        .collect();
+    undone.sort();
+    let mut expected = vec![
+        (PIPELINE.to_string(), first.id.to_string()),
+        (FRONTEND.to_string(), second.id.to_string()),
+    ];
+    expected.sort();
+    assert_eq!(undone, expected, "{restored:?}");
     // The other account keeps its change.
     assert_ne!(fleet.agents[2].state(PIPELINE).await, other);
     let changes = history(&admin, ACCOUNTS[2], None).await;
