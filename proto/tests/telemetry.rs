@@ -52,6 +52,34 @@ fn span_named<'a>(
 }
 
 #[test]
+fn a_directive_carries_its_trace_context_and_the_agent_span_joins_it() {
+    let (subscriber, provider, exporter) = recording();
+    tracing::subscriber::with_default(subscriber, || {
+        let carried = {
+            let call = tracing::info_span!("operator_call");
+            let _entered = call.enter();
+            telemetry::inject_map()
+        };
+        assert!(carried.contains_key("traceparent"), "{carried:?}");
+        let work = tracing::info_span!("directive_work");
+        telemetry::join_trace(&work, &carried);
+        drop(work.enter());
+        // No context, no parent: the span stays a root.
+        let alone = tracing::info_span!("alone");
+        telemetry::join_trace(&alone, &Default::default());
+        drop(alone.enter());
+    });
+    provider.force_flush().unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    let call = span_named(&spans, "operator_call");
+    let work = span_named(&spans, "directive_work");
+    assert_eq!(work.span_context.trace_id(), call.span_context.trace_id());
+    assert_eq!(work.parent_span_id, call.span_context.span_id());
+    assert_eq!(span_named(&spans, "alone").parent_span_id, SpanId::INVALID);
+    assert!(telemetry::inject_map().is_empty(), "no span, no context");
+}
+
+#[test]
 fn the_injected_context_is_the_parent_of_the_server_span() {
     let (subscriber, provider, exporter) = recording();
     tracing::subscriber::with_default(subscriber, || {
