@@ -330,7 +330,12 @@ async fn an_exclusion_stops_a_pending_apply() {
     let detail = done.detail.clone().unwrap_or_default();
     assert!(detail.contains(&rule.rule.unwrap().id), "{done:?}");
     assert!(done.change_id.is_none(), "{done:?}");
-    assert!(fleet.agents[2].persisted_exclusion_version() >= rule.version);
+    // The agent, back, gets the rule and the decision never reaches it.
+    eventually("the agent holds the new rules", || async {
+        (fleet.agents[2].persisted_exclusion_version() >= rule.version).then_some(())
+    })
+    .await;
+    connected(&admin, ACCOUNTS[2], true).await;
     assert_eq!(fleet.agents[2].state(PIPELINE).await, before);
     assert!(history(&admin, ACCOUNTS[2], None).await.is_empty());
 }
