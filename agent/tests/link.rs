@@ -13,8 +13,8 @@ use support::{World, none};
 use whittle_agent::engine::Applied;
 use whittle_agent::link::{LinkError, RuleStore, run_link};
 use whittle_proto::convert::{
-    AgentMessage, CoordinatorMessage, ExclusionRule, ExclusionRules, Report, ReportBody, Selector,
-    Welcome,
+    AgentMessage, CoordinatorMessage, Directive, DirectiveAction, ExclusionRule, ExclusionRules,
+    Report, ReportBody, Selector, Welcome,
 };
 
 fn welcome() -> CoordinatorMessage {
@@ -185,6 +185,12 @@ async fn the_account_is_planned_and_reported_with_the_rules_held() {
         panic!("expected Hello first");
     };
     assert_eq!(hello.exclusion_version, 4);
+    // The first plan follows the Welcome.
+    conn.send(CoordinatorMessage::Welcome(Welcome {
+        coordinator_version: "test".into(),
+        exclusion_version: 4,
+    }))
+    .await;
     let inventory = loop {
         if let AgentMessage::Report(Report {
             body: ReportBody::Inventory(i),
@@ -214,6 +220,66 @@ async fn the_account_is_planned_and_reported_with_the_rules_held() {
     );
     assert_eq!(ci.inputs.settings.exclusion_version, 4);
     assert!(plans.iter().any(|p| p.skipped.is_none() && p.removable > 0));
+    link.abort();
+}
+
+#[tokio::test]
+async fn newer_rules_announced_in_the_welcome_come_before_the_first_plan() {
+    let w = World::new();
+    let roles = w.iam.list_roles().await.unwrap().len();
+    let mut coordinator = Coordinator::start().await;
+    let link = tokio::spawn(run_link(
+        account(&w.sim, &w.engine, w.dir.path()),
+        coordinator.settings(),
+    ));
+    let mut conn = coordinator.accept().await;
+    let AgentMessage::Hello(hello) = conn.recv().await else {
+        panic!("expected Hello first");
+    };
+    assert_eq!(hello.exclusion_version, 0);
+    conn.send(CoordinatorMessage::Welcome(Welcome {
+        coordinator_version: "test".into(),
+        exclusion_version: 2,
+    }))
+    .await;
+    let rules = ExclusionRules {
+        version: 2,
+        rules: vec![ExclusionRule {
+            id: "rule-ci".into(),
+            selector: Selector {
+                role_name_glob: Some("ci-*".into()),
+                ..Selector::default()
+            },
+            reason: "the release pipeline".into(),
+            author: "alice".into(),
+            expires_at: None,
+            created_at: support::now(),
+        }],
+    };
+    conn.send(CoordinatorMessage::Directive(Directive {
+        directive_id: "rules:2".into(),
+        action: DirectiveAction::Rules(rules),
+        trace_context: Default::default(),
+    }))
+    .await;
+    // Every plan reported, the first included, was made with the rules.
+    let mut plans = Vec::new();
+    while plans.len() < roles {
+        if let AgentMessage::Report(Report {
+            body: ReportBody::Plan(p),
+            ..
+        }) = conn.recv().await
+        {
+            plans.push(p);
+        }
+    }
+    assert!(
+        plans
+            .iter()
+            .all(|p| p.inputs.settings.exclusion_version == 2)
+    );
+    let ci = plans.iter().find(|p| p.role_name == "ci-deployer").unwrap();
+    assert!(ci.skipped.as_deref().unwrap_or("").contains("rule-ci"));
     link.abort();
 }
 

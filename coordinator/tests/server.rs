@@ -97,6 +97,20 @@ async fn an_agent_reports_and_an_operator_sees_it() {
         .changes;
     assert_eq!(history.len(), 1);
 
+    // A plan of a role granting almost every AWS action is several MiB (more than gRPC's
+    // usual 4 MiB): it is stored too.
+    let mut big = server_harness::plan(A, "admin", "fp-big", 5);
+    big.report_json = serde_json::json!({ "kept": "x".repeat(6 * 1024 * 1024) }).to_string();
+    agent
+        .report("plan-big", ReportBody::Plan(Box::new(big)))
+        .await;
+    assert!(
+        server
+            .store()
+            .get_plan(A, "admin")
+            .unwrap()
+            .is_some_and(|p| p.report_json.len() > 6 * 1024 * 1024)
+    );
     drop(agent);
     eventually("the account shows disconnected", || {
         !server.store().get_account(A).unwrap().unwrap().connected

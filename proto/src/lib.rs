@@ -56,3 +56,8 @@ pub mod admin {
         tonic::include_proto!("whittle.admin.v1");
     }
 }
+
+/// The largest gRPC message either end accepts or sends: 64 MiB. A plan lists every action a
+/// role is granted with its reason, so the plan of a role that grants almost every AWS action is
+/// several MiB; tonic's default of 4 MiB would drop such an agent's stream.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;

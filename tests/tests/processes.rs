@@ -405,11 +405,8 @@ fn an_emergency_rollback_reaches_every_agent_situation() {
     fleet.kill_agent(redeployed);
     fleet.redeploy(redeployed);
     fleet.start_agent(redeployed);
-    // A fresh agent plans before it keeps the exclusion rules, so its first plan report
-    // holds the administrator roles and is over gRPC's 4 MiB: the coordinator drops that
-    // first stream. A rollback sent on it is carried out, its answer lost, and sent again
-    // on the next stream as a journal rollback that finds nothing, so wait for the second
-    // stream (the rules on disk, a stream dropped and back).
+    // Wait until the re-deployed agent holds the rules and has reported every role, so
+    // that the rollback goes out on a settled stream.
     let rules = fleet.data_dir(redeployed).join("exclusions.json");
     wait_for("the re-deployed agent keeps the rules", WAIT, || {
         rules.is_file().then_some(())

@@ -2,6 +2,7 @@
 //! periodic plan, and directives, until the stream ends.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt as _;
@@ -44,7 +45,9 @@ pub(super) async fn run(
     let channel = dial(settings).await?;
     // The stream carries the trace context of the span that opens it.
     let mut client =
-        AgentServiceClient::with_interceptor(channel, whittle_proto::telemetry::propagate);
+        AgentServiceClient::with_interceptor(channel, whittle_proto::telemetry::propagate)
+            .max_decoding_message_size(whittle_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(whittle_proto::MAX_MESSAGE_BYTES);
     let (tx, rx) = mpsc::channel::<pb::AgentMessage>(64);
     let mut out = Outbox {
         tx,
@@ -60,8 +63,22 @@ pub(super) async fn run(
     out.send(AgentMessage::Hello(hello)).await?;
     let mut inbound = client.connect(ReceiverStream::new(rx)).await?.into_inner();
     out.report_changes(journal).await?;
-    let mut ticker = tokio::time::interval(settings.plan_interval);
+    // The first plan follows the Welcome (or the newer rules it announces); then one per
+    // interval.
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + settings.plan_interval,
+        settings.plan_interval,
+    );
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Rules newer than ours, announced in the Welcome: the plans wait for them, so that
+    // no plan is made (and reported) without a rule the coordinator already holds.
+    let mut rules_awaited: Option<u64> = None;
+    // A plan of the account is due: at the start, and soon after a directive changed roles
+    // (so that the coordinator's figures follow the changes, not the plan interval).
+    let mut plan_due = true;
+    let replan = tokio::time::sleep(REPLAN_AFTER_CHANGE);
+    tokio::pin!(replan);
+    let mut replan_armed = false;
     loop {
         tokio::select! {
             message = inbound.next() => {
@@ -76,11 +93,21 @@ pub(super) async fn run(
                             exclusion_version = w.exclusion_version,
                             "welcomed by the coordinator"
                         );
+                        if w.exclusion_version > rules.current().version {
+                            rules_awaited = Some(w.exclusion_version);
+                        } else if plan_due {
+                            report_plans(account, rules, &mut out).await?;
+                            plan_due = false;
+                        }
                     }
                     CoordinatorMessage::Ack { report_id } => out.acked(journal, &report_id)?,
                     CoordinatorMessage::Directive(d) => {
-                        let outcome = match state.outcomes.get(&d.directive_id) {
-                            Some(done) => done.clone(),
+                        let key = outcome_key(&d.directive_id);
+                        let outcome = match state.outcomes.get(&key) {
+                            Some(done) => DirectiveOutcome {
+                                directive_id: d.directive_id.clone(),
+                                ..done.clone()
+                            },
                             None => {
                                 let carried = directives::carry_out(account, rules, d).await;
                                 if let Some(plan) = carried.plan {
@@ -94,23 +121,57 @@ pub(super) async fn run(
                                 if state.outcomes.len() >= OUTCOMES_KEPT {
                                     state.outcomes.clear();
                                 }
-                                state
-                                    .outcomes
-                                    .insert(outcome.directive_id.clone(), outcome.clone());
+                                state.outcomes.insert(key, outcome.clone());
                                 outcome
                             }
                         };
+                        if !outcome.change_ids.is_empty() {
+                            plan_due = true;
+                            replan.as_mut().reset(tokio::time::Instant::now() + REPLAN_AFTER_CHANGE);
+                            replan_armed = true;
+                        }
                         out.report_changes(journal).await?;
                         out.send(AgentMessage::Outcome(outcome)).await?;
+                        if rules_awaited.is_some_and(|v| rules.current().version >= v) {
+                            rules_awaited = None;
+                            if plan_due {
+                                report_plans(account, rules, &mut out).await?;
+                                plan_due = false;
+                            }
+                        }
                     }
                 }
             }
             _ = ticker.tick() => {
                 // Also catches records changed outside a directive (a reconcile).
                 out.report_changes(journal).await?;
+                // Rules announced but never sent must not stop the plans for longer.
+                rules_awaited = None;
                 report_plans(account, rules, &mut out).await?;
+                plan_due = false;
+            }
+            () = &mut replan, if replan_armed => {
+                replan_armed = false;
+                if plan_due && rules_awaited.is_none() {
+                    report_plans(account, rules, &mut out).await?;
+                    plan_due = false;
+                }
             }
         }
+    }
+}
+
+/// How long after a directive changed roles the account is planned again: a quiet time, so
+/// that a burst of applies (a campaign wave) makes one plan, not one per apply.
+const REPLAN_AFTER_CHANGE: Duration = Duration::from_secs(5);
+
+/// The key an outcome is remembered by. A rollback request may come as a rollback from the
+/// journal or as a restore from the coordinator's history (the agent's journal was empty when
+/// it was first sent); both are the same request, carried out once.
+fn outcome_key(directive_id: &str) -> String {
+    match directive_id.split_once(':') {
+        Some(("rollback" | "restore", id)) => format!("request:{id}"),
+        _ => directive_id.to_string(),
     }
 }
 

