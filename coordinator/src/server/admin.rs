@@ -280,7 +280,18 @@ impl AdminService for Admin {
     ) -> Result<Response<pb::RollbackResponse>, Status> {
         let identity = need(&request, OperatorRole::Operator, "roll back");
         let req = request.into_inner();
-        let target = format!("account {} {:?}", req.account_id, req.target);
+        let target = match &req.target {
+            Some(pb::rollback_request::Target::RoleName(r)) => {
+                format!("account {} role {r}", req.account_id)
+            }
+            Some(pb::rollback_request::Target::ChangeId(c)) => {
+                format!("account {} change {c}", req.account_id)
+            }
+            Some(pb::rollback_request::Target::Since(t)) => {
+                format!("account {} since {t}", req.account_id)
+            }
+            None => format!("account {} (no target)", req.account_id),
+        };
         let response = self
             .audited(identity, "rollback", target, |author| {
                 rollback(&self.shared, req, author)
