@@ -142,14 +142,11 @@ async fn exclusion_rules_are_persisted_and_refuse_a_later_apply_of_a_covered_rol
 
 /// The actions a plan removes, from its report.
 fn removals(plan: &whittle_policy::RolePlan) -> Vec<String> {
-    let report = plan.report(
+    plan.report(
         whittle_policy::Catalogue::embedded(),
         &whittle_policy::Settings::default(),
-    );
-    let mut all: Vec<String> = report.removable.into_iter().map(|d| d.action).collect();
-    all.sort();
-    all.dedup();
-    all
+    )
+    .removed_actions()
 }
 
 #[tokio::test]

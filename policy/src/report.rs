@@ -49,6 +49,27 @@ pub struct ManagedReport {
     pub copy_arn: Option<String>,
 }
 
+impl RoleReport {
+    /// The actions the plan removes, sorted, each once: what an approval announces.
+    pub fn removed_actions(&self) -> Vec<String> {
+        let mut actions: Vec<String> = self.removable.iter().map(|d| d.action.clone()).collect();
+        actions.sort();
+        actions.dedup();
+        actions
+    }
+}
+
+/// The actions of `removals` that `announced` does not name, compared without case (as IAM
+/// compares action names), in the order of `removals`.
+pub fn unannounced<'a>(removals: &'a [String], announced: &[String]) -> Vec<&'a str> {
+    let announced: BTreeSet<String> = announced.iter().map(|a| a.to_ascii_lowercase()).collect();
+    removals
+        .iter()
+        .filter(|r| !announced.contains(&r.to_ascii_lowercase()))
+        .map(String::as_str)
+        .collect()
+}
+
 impl RolePlan {
     /// The plan as the `plan` command reports it.
     pub fn report(&self, catalogue: &Catalogue, settings: &Settings) -> RoleReport {

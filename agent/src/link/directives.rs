@@ -191,13 +191,7 @@ fn unannounced(removals: &[String], announced: &[String]) -> Option<String> {
     if announced.is_empty() {
         return None;
     }
-    let announced: std::collections::BTreeSet<String> =
-        announced.iter().map(|a| a.to_ascii_lowercase()).collect();
-    let extra: Vec<&str> = removals
-        .iter()
-        .filter(|r| !announced.contains(&r.to_ascii_lowercase()))
-        .map(String::as_str)
-        .collect();
+    let extra = whittle_policy::report::unannounced(removals, announced);
     match extra.len() {
         0 => None,
         n if n <= 5 => Some(extra.join(", ")),

@@ -68,9 +68,7 @@ pub async fn plan_role(
         None => planner.plan_role(&role, &managed, usage.as_ref(), now),
     };
     let report = plan.report(catalogue, &settings);
-    let mut removals: Vec<String> = report.removable.iter().map(|d| d.action.clone()).collect();
-    removals.sort();
-    removals.dedup();
+    let removals = report.removed_actions();
     let inputs = PlanInputs::for_role(role, &managed, usage, settings, now);
     let summary = PlanSummary::new(&plan, &report, inputs);
     Ok(Planned {

@@ -33,20 +33,19 @@ pub fn announcement(
             plan.role_name, plan.account_id
         ))
     };
-    let mut removals: Vec<String> = match unused_days {
+    let removals: Vec<String> = match unused_days {
         Some(days) if days != inputs.settings.unused_days && plan.skipped.is_none() => {
             inputs.settings.unused_days = days;
             let catalogue = Catalogue::embedded();
             let recomputed = inputs
                 .plan(catalogue)
                 .map_err(|e| unreadable(e.to_string()))?;
-            let report = recomputed.report(catalogue, &inputs.settings);
-            report.removable.into_iter().map(|d| d.action).collect()
+            recomputed
+                .report(catalogue, &inputs.settings)
+                .removed_actions()
         }
         _ => report_removals(&plan.report_json).map_err(unreadable)?,
     };
-    removals.sort();
-    removals.dedup();
     Ok(Announcement {
         removals,
         role: inputs.role,
@@ -54,29 +53,24 @@ pub fn announcement(
     })
 }
 
-/// The actions of the `removable` list of a plan's report (as the agent sent it).
+/// The actions of the `removable` list of a plan's report (as the agent sent it), sorted,
+/// each once.
 fn report_removals(report_json: &str) -> Result<Vec<String>, String> {
     let report: serde_json::Value =
         serde_json::from_str(report_json).map_err(|e| format!("its report is not JSON: {e}"))?;
     let Some(list) = report.get("removable").and_then(|r| r.as_array()) else {
         return Ok(Vec::new());
     };
-    list.iter()
+    let mut actions = list
+        .iter()
         .map(|d| {
             d.get("action")
                 .and_then(|a| a.as_str())
                 .map(str::to_string)
                 .ok_or_else(|| "a removable entry of its report has no action".to_string())
         })
-        .collect()
-}
-
-/// The actions of `now` not in `announced` (compared without case, as IAM does).
-pub fn unannounced<'a>(now: &'a [String], announced: &[String]) -> Vec<&'a str> {
-    let announced: std::collections::BTreeSet<String> =
-        announced.iter().map(|a| a.to_ascii_lowercase()).collect();
-    now.iter()
-        .filter(|a| !announced.contains(&a.to_ascii_lowercase()))
-        .map(String::as_str)
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    actions.sort();
+    actions.dedup();
+    Ok(actions)
 }

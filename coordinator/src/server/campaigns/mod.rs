@@ -26,7 +26,7 @@ mod control;
 mod create;
 mod roles;
 
-use super::announce::{announcement, unannounced};
+use super::announce::announcement;
 use super::auth::ServerError;
 use super::{Shared, deliver, wire};
 use crate::store::{
@@ -38,6 +38,7 @@ pub(super) use approvals::reannounce_refused;
 pub(super) use control::{announcements, control, to_wire};
 pub(super) use create::create;
 use roles::{cancel_unsent, follow_role, start_role};
+use whittle_policy::report::unannounced;
 
 /// How the driver runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +95,17 @@ pub async fn step(shared: &Shared, now: DateTime<Utc>) -> Result<(), ServerError
         }
     }
     Ok(())
+}
+
+/// Marks `role` opted out by `o`, saying by whom, until when and why.
+fn opt_out(role: &mut CampaignRole, o: &crate::store::OptOut) {
+    role.state = CampaignRoleState::OptedOut;
+    role.detail = Some(format!(
+        "opted out by {} until {}: {}",
+        o.owner,
+        wire::time_text(o.until),
+        o.reason
+    ));
 }
 
 /// The notice a role announced again gets.
