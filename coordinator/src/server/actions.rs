@@ -35,11 +35,7 @@ pub(super) async fn cancel_covered(shared: &Shared) -> Result<usize, ServerError
     let open = shared.blocking(move |s| s.list_decisions(&filter)).await?;
     let mut cancelled = 0;
     for d in open {
-        let (account, name) = (d.account_id.clone(), d.role_name.clone());
-        let Some(plan) = shared
-            .blocking(move |s| s.get_plan(&account, &name))
-            .await?
-        else {
+        let Some(plan) = shared.plan(&d.account_id, &d.role_name).await? else {
             continue;
         };
         let Ok(a) = announcement(&plan, None) else {

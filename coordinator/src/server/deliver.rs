@@ -50,14 +50,23 @@ impl DirectiveKind {
     }
 }
 
+/// A directive with the trace context of the current span (the operator's call, or the
+/// agent's stream when it connects), so that the agent's work joins that trace.
+fn directive(kind: DirectiveKind, action: DirectiveAction) -> CoordinatorMessage {
+    CoordinatorMessage::Directive(Directive {
+        directive_id: kind.id(),
+        action,
+        trace_context: whittle_proto::telemetry::inject_map(),
+    })
+}
+
 /// The current exclusion rules, as a directive.
 pub async fn rules_message(shared: &Shared) -> Result<CoordinatorMessage, ServerError> {
     let (version, rules) = shared.blocking(|s| s.rules_at_version()).await?;
-    Ok(CoordinatorMessage::Directive(Directive {
-        directive_id: DirectiveKind::Rules(version.to_string()).id(),
-        action: DirectiveAction::Rules(wire::rules_to_wire(version, rules)),
-        trace_context: whittle_proto::telemetry::inject_map(),
-    }))
+    Ok(directive(
+        DirectiveKind::Rules(version.to_string()),
+        DirectiveAction::Rules(wire::rules_to_wire(version, rules)),
+    ))
 }
 
 /// Sends the account's open (Pending or Sent) decisions to its agent, if connected, and
@@ -85,16 +94,12 @@ pub async fn send_decision(shared: &Shared, d: &Decision) -> Result<bool, Server
     if !matches!(d.state, DecisionState::Pending | DecisionState::Sent) {
         return Ok(false);
     }
-    let (account_id, role_name) = (d.account_id.clone(), d.role_name.clone());
-    let Some(plan) = shared
-        .blocking(move |s| s.get_plan(&account_id, &role_name))
-        .await?
-    else {
+    let Some(plan) = shared.plan(&d.account_id, &d.role_name).await? else {
         return Ok(false);
     };
-    let message = CoordinatorMessage::Directive(Directive {
-        directive_id: DirectiveKind::Decision(d.decision_id.clone()).id(),
-        action: DirectiveAction::Apply(ApplyDecision {
+    let message = directive(
+        DirectiveKind::Decision(d.decision_id.clone()),
+        DirectiveAction::Apply(ApplyDecision {
             decision_id: d.decision_id.clone(),
             role_name: plan.role_name,
             role_arn: plan.role_arn,
@@ -103,8 +108,7 @@ pub async fn send_decision(shared: &Shared, d: &Decision) -> Result<bool, Server
             announced_removals: d.announced.clone(),
             unused_days: d.unused_days,
         }),
-        trace_context: whittle_proto::telemetry::inject_map(),
-    });
+    );
     if !shared.fleet.send(&d.account_id, message).await {
         return Ok(false);
     }
@@ -145,15 +149,14 @@ pub async fn rollbacks(shared: &Shared, account_id: &str) -> Result<usize, Serve
 }
 
 fn rollback_message(request: &PendingRollback) -> CoordinatorMessage {
-    CoordinatorMessage::Directive(Directive {
-        directive_id: DirectiveKind::Rollback(request.request_id.clone()).id(),
-        action: DirectiveAction::Rollback(RollbackOrder {
+    directive(
+        DirectiveKind::Rollback(request.request_id.clone()),
+        DirectiveAction::Rollback(RollbackOrder {
             request_id: request.request_id.clone(),
             target: wire::target_to_wire(request.target.clone()),
             force: request.force,
         }),
-        trace_context: whittle_proto::telemetry::inject_map(),
-    })
+    )
 }
 
 /// A restore of the changes the request covers, newest first, from the history.
@@ -162,14 +165,13 @@ async fn restore_message(
     request: &PendingRollback,
 ) -> Result<CoordinatorMessage, ServerError> {
     let changes = covered_changes(shared, request).await?;
-    Ok(CoordinatorMessage::Directive(Directive {
-        directive_id: DirectiveKind::Restore(request.request_id.clone()).id(),
-        action: DirectiveAction::Restore {
+    Ok(directive(
+        DirectiveKind::Restore(request.request_id.clone()),
+        DirectiveAction::Restore {
             request_id: request.request_id.clone(),
             changes,
         },
-        trace_context: whittle_proto::telemetry::inject_map(),
-    }))
+    ))
 }
 
 async fn covered_changes(

@@ -76,6 +76,17 @@ impl Shared {
         Ok(tokio::task::spawn_blocking(move || f(&store)).await??)
     }
 
+    /// The stored plan of one role.
+    async fn plan(
+        &self,
+        account_id: &str,
+        role_name: &str,
+    ) -> Result<Option<crate::store::StoredPlan>, ServerError> {
+        let (account_id, role_name) = (account_id.to_string(), role_name.to_string());
+        self.blocking(move |s| s.get_plan(&account_id, &role_name))
+            .await
+    }
+
     /// Appends an entry to the audit log. A failure is logged (by [`auth::status`]) and
     /// otherwise ignored: the call it records has already happened or been refused.
     async fn audit(&self, entry: NewAuditEntry) {

@@ -67,9 +67,9 @@ pub(super) async fn report(
             .count() as u64;
         let mut excluded = 0u32;
         for plan in &plans {
-            let opted_out = opt_outs.iter().any(|o| {
-                o.account_id == plan.account_id && o.role_name == plan.role_name && o.is_active(now)
-            });
+            let opted_out = opt_outs
+                .iter()
+                .any(|o| o.keeps_out(&plan.account_id, &plan.role_name, now));
             let covered = announcement(plan, None)
                 .ok()
                 .and_then(|an| coverage(&rules, &plan.account_id, &an.role, now).whole_role)

@@ -29,6 +29,11 @@ impl OptOut {
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         self.until > now
     }
+
+    /// Whether it keeps this role out at `now`.
+    pub fn keeps_out(&self, account_id: &str, role_name: &str, now: DateTime<Utc>) -> bool {
+        self.account_id == account_id && self.role_name == role_name && self.is_active(now)
+    }
 }
 
 impl Store {

@@ -15,10 +15,7 @@ pub(crate) async fn due_approvals(shared: &Shared, now: DateTime<Utc>) -> Result
         if d.campaign_id.is_some() || d.not_before.is_some_and(|t| t > now) {
             continue;
         }
-        let (account, name) = (d.account_id.clone(), d.role_name.clone());
-        let plan = shared
-            .blocking(move |s| s.get_plan(&account, &name))
-            .await?;
+        let plan = shared.plan(&d.account_id, &d.role_name).await?;
         let removals = plan
             .as_ref()
             .and_then(|p| announcement(p, d.unused_days).ok())
@@ -75,11 +72,7 @@ pub(crate) async fn reannounce_refused(
     if refused.campaign_id.is_some() || refused.not_before.is_none() {
         return Ok(());
     }
-    let (account, name) = (refused.account_id.clone(), refused.role_name.clone());
-    let Some(plan) = shared
-        .blocking(move |s| s.get_plan(&account, &name))
-        .await?
-    else {
+    let Some(plan) = shared.plan(&refused.account_id, &refused.role_name).await? else {
         return Ok(());
     };
     let Ok(a) = announcement(&plan, refused.unused_days) else {

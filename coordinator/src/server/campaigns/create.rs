@@ -64,18 +64,11 @@ pub(crate) async fn create(
                     decision_id: None,
                     detail: None,
                 };
-                if let Some(o) = opt_outs.iter().find(|o| {
-                    o.account_id == role.account_id
-                        && o.role_name == role.role_name
-                        && o.is_active(now)
-                }) {
-                    role.state = CampaignRoleState::OptedOut;
-                    role.detail = Some(format!(
-                        "opted out by {} until {}: {}",
-                        o.owner,
-                        wire::time_text(o.until),
-                        o.reason
-                    ));
+                if let Some(o) = opt_outs
+                    .iter()
+                    .find(|o| o.keeps_out(&role.account_id, &role.role_name, now))
+                {
+                    opt_out(&mut role, o);
                 } else if let Some(reason) =
                     coverage(&rules, &role.account_id, &a.role, now).whole_role
                 {

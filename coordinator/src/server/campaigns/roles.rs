@@ -17,20 +17,10 @@ pub(crate) async fn start_role(
         .blocking(move |s| s.get_opt_out(&account, &name))
         .await?;
     if let Some(o) = opt_out.filter(|o| o.is_active(now)) {
-        role.state = CampaignRoleState::OptedOut;
-        role.detail = Some(format!(
-            "opted out by {} until {}: {}",
-            o.owner,
-            wire::time_text(o.until),
-            o.reason
-        ));
+        super::opt_out(&mut role, &o);
         return Ok(role);
     }
-    let (account, name) = (role.account_id.clone(), role.role_name.clone());
-    let Some(plan) = shared
-        .blocking(move |s| s.get_plan(&account, &name))
-        .await?
-    else {
+    let Some(plan) = shared.plan(&role.account_id, &role.role_name).await? else {
         role.state = CampaignRoleState::Skipped;
         role.detail = Some("the coordinator has no plan for the role any more".into());
         return Ok(role);
@@ -164,10 +154,7 @@ pub(crate) async fn follow_role(
             role.detail = d.detail;
         }
         DecisionState::Cancelled if d.plan_grew => {
-            let (account, name) = (role.account_id.clone(), role.role_name.clone());
-            let plan = shared
-                .blocking(move |s| s.get_plan(&account, &name))
-                .await?;
+            let plan = shared.plan(&role.account_id, &role.role_name).await?;
             let Some(plan) = plan else {
                 role.state = CampaignRoleState::Skipped;
                 role.detail = Some("the coordinator has no plan for the role any more".into());
