@@ -12,7 +12,7 @@ use whittle_proto::types::v1 as types;
 use super::args::{Command, ExclusionsCommand, PlanCommand, RollbackTargetArgs};
 use super::error::{CallContext, CliError};
 use super::render::{self, Rendered, or_dash, table};
-use super::{fleetops, plan};
+use super::{campaign, fleetops, plan};
 
 /// A connected client and how to explain its failures.
 #[derive(Debug)]
@@ -29,7 +29,7 @@ pub fn check(command: &Command) -> Result<(), CliError> {
         }
         Command::Rollback { target, .. } => time_arg("--since", target.since.as_deref()),
         Command::Approve { at, .. } => time_arg("--at", at.as_deref()),
-        Command::Campaign(c) => fleetops::check_campaign(c),
+        Command::Campaign(c) => campaign::check_campaign(c),
         Command::Optout(o) => fleetops::check_optout(o),
         Command::Decisions { states, .. } => fleetops::decision_states(states).map(drop),
         Command::Exclusions(ExclusionsCommand::Add { tags, expires, .. }) => {
@@ -40,7 +40,7 @@ pub fn check(command: &Command) -> Result<(), CliError> {
     }
 }
 
-fn time_arg(flag: &str, value: Option<&str>) -> Result<(), CliError> {
+pub(super) fn time_arg(flag: &str, value: Option<&str>) -> Result<(), CliError> {
     match value {
         Some(v) => chrono::DateTime::parse_from_rfc3339(v)
             .map(|_| ())
@@ -164,7 +164,7 @@ pub async fn run(session: &mut Session, command: Command) -> Result<Rendered, Cl
             };
             fleetops::decisions(client, &ctx, request).await
         }
-        Command::Campaign(command) => fleetops::campaign(client, &ctx, command).await,
+        Command::Campaign(command) => campaign::campaign(client, &ctx, command).await,
         Command::Optout(command) => fleetops::optout(client, &ctx, command).await,
         Command::Report { top } => fleetops::report(client, &ctx, top).await,
         Command::Audit { since, limit } => {

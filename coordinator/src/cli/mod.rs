@@ -4,11 +4,13 @@
 //! - [`args`]: the command line.
 //! - [`connect`]: connection settings (flags, environment, config file) and the channel.
 //! - [`commands`]: each command's call and its rendered result; [`plan`] and [`diff`] for
-//!   `plan show`; [`render`] for tables and JSON.
+//!   `plan show`; [`campaign`] and [`fleetops`] for campaigns, opt-outs, decisions, the
+//!   report and rollback results; [`render`] for tables and JSON.
 //! - [`error`]: what can go wrong and the exit code: 1 when the coordinator refused,
 //!   2 for usage and connection errors.
 
 pub mod args;
+pub mod campaign;
 pub mod commands;
 pub mod connect;
 pub mod diff;
